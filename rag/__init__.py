@@ -1,0 +1,11 @@
+"""Question answering with verified citations over Chinese documents.
+
+>>> from rag import Assistant                       # doctest: +SKIP
+>>> a = Assistant.load("index")                     # doctest: +SKIP
+>>> a.ask("2025年铜仁市发放了多少职工医疗互助金？").text   # doctest: +SKIP
+"""
+
+from rag.records import Answer, Chunk, Citation, Document, Passage
+from rag.settings import Settings
+
+__all__ = ["Answer", "Chunk", "Citation", "Document", "Passage", "Settings"]

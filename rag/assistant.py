@@ -1,0 +1,140 @@
+"""The public entry point: load an index, retrieve passages, ask questions.
+
+>>> from rag import Assistant                                    # doctest: +SKIP
+>>> a = Assistant.load("index")                                  # doctest: +SKIP
+>>> [p.title for p in a.retrieve("2025年铜仁市发放了多少职工医疗互助金？", k=2)]   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.records import Answer, Chunk, Document, Passage
+from rag.settings import Settings
+from rag.store import IndexData, IndexFormatError, current_version, read_manifest, read_records
+
+History = Sequence[tuple[str, str]]
+
+
+class Assistant:
+    """Question answering over one index folder. Thread-safe for concurrent reads."""
+
+    def __init__(self, data: IndexData, settings: Settings):
+        from rag.retrieval.retrievers import HybridRetriever
+
+        self.data = data
+        self.settings = settings
+        self.retriever = HybridRetriever(data, settings)
+        self._answerer: Any = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, index_dir: str | Path, settings: Settings | None = None) -> Assistant:
+        """Open the index at ``index_dir`` (built by ``rag ingest``)."""
+        from rag.retrieval.dense import DenseIndex
+        from rag.retrieval.lexical import BM25Index
+
+        settings = settings or Settings.from_env()
+        root = Path(index_dir)
+        live = current_version(root) if root.is_dir() else None
+        if live is None:
+            raise IndexFormatError(f"no index at {root}: build one with `rag ingest PATH... --index {root}`")
+        manifest = read_manifest(live)
+        built_with = manifest.get("embedding_model")
+        if settings.embedding_model != built_with and settings.embedding_model != Settings().embedding_model:
+            raise IndexFormatError(
+                f"index {root} was built with embedding model {built_with!r} but {settings.embedding_model!r} "
+                f"was asked for; rebuild with `rag ingest ... --embedding-model {settings.embedding_model}` "
+                "or unset RAG_EMBEDDING_MODEL"
+            )
+        settings = settings.replace(embedding_model=built_with)
+        files, documents, chunks = read_records(live)
+        bm25 = BM25Index.load(live / "bm25")
+        if bm25.n_docs != len(chunks):
+            raise IndexFormatError(f"index {root} is inconsistent: {bm25.n_docs} BM25 rows for {len(chunks)} chunks")
+        dense = embedder = None
+        if (live / "dense" / "dense.faiss").is_file():
+            from rag.embed import load_embedder
+
+            dense = DenseIndex.load(live / "dense")
+            embedder = load_embedder(built_with, live)
+            if dense.index.ntotal != len(chunks):
+                raise IndexFormatError(f"index {root} is inconsistent: {dense.index.ntotal} vectors, {len(chunks)} chunks")
+            dim = manifest.get("embedder", {}).get("dim")
+            if embedder is not None and dim and embedder.dim != dim:
+                raise IndexFormatError(f"embedder {built_with!r} gives {embedder.dim}-d vectors; the index holds {dim}-d")
+        data = IndexData(manifest, files, documents, chunks, bm25, dense, embedder, live)
+        return cls(data, settings)
+
+    @classmethod
+    def build(
+        cls, paths: Iterable[str | Path], index_dir: str | Path, settings: Settings | None = None
+    ) -> Assistant:
+        """Ingest ``paths`` into ``index_dir`` and open it."""
+        from rag.build import build_index
+
+        settings = settings or Settings.from_env()
+        build_index(paths, index_dir, settings)
+        return cls.load(index_dir, settings)
+
+    # ------------------------------------------------------------------ contents
+    def documents(self) -> list[Document]:
+        """Every indexed document (article), in index order."""
+        return list(self.data.documents)
+
+    def passages(self) -> list[Passage]:
+        """Every indexed passage (chunk), score 0."""
+        return [Passage.from_chunk(c, 0.0) for c in self.data.chunks]
+
+    def chunks(self) -> list[Chunk]:
+        return list(self.data.chunks)
+
+    def source_text(self, source: str) -> str:
+        """The decoded text of an indexed file; passage offsets point into it."""
+        return self.data.files[source].text
+
+    # ------------------------------------------------------------------ retrieval
+    def retrieve(
+        self,
+        question: str,
+        k: int | None = None,
+        *,
+        sources: Iterable[str] | None = None,
+        titles: Iterable[str] | None = None,
+    ) -> list[Passage]:
+        """The ``k`` best passages for ``question``, best first (hybrid BM25 + dense)."""
+        q = self._check_question(question)
+        return self.retriever.search(q, k or self.settings.top_k, sources=sources, titles=titles)
+
+    def as_retriever(self, k: int | None = None) -> Any:
+        """This assistant's retrieval as a LangChain ``BaseRetriever``."""
+        from rag.retrieval.langchain import AssistantRetriever
+
+        return AssistantRetriever(assistant=self, k=k or self.settings.top_k)
+
+    # ------------------------------------------------------------------ answers
+    def _check_question(self, question: str) -> str:
+        if not isinstance(question, str):
+            raise TypeError(f"question must be a str, got {type(question).__name__}")
+        q = question.strip()
+        if not q:
+            raise ValueError("question is empty: ask something, e.g. '2025年铜仁市发放了多少职工医疗互助金？'")
+        return q[: self.settings.max_question_chars]
+
+    def ask(self, question: str, history: History = (), **filters: Any) -> Answer:
+        """Answer ``question`` with ``[n]`` citations, or refuse when the documents don't say."""
+        from rag.answer.pipeline import answer_question
+
+        q = self._check_question(question)
+        return answer_question(self, q, history, **filters)
+
+    def stream(self, question: str, history: History = (), **filters: Any) -> Iterator[str | Answer]:
+        """Like :meth:`ask`, yielding text pieces as they come, then the final :class:`Answer`."""
+        from rag.answer.pipeline import stream_answer
+
+        q = self._check_question(question)
+        yield from stream_answer(self, q, history, **filters)

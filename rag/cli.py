@@ -1,0 +1,251 @@
+"""The ``rag`` command: ingest, search, ask, docs, eval.
+
+    rag ingest seeds --index index
+    rag search "拉萨全市建立了多少个基层工会组织？" --index index -k 5
+    rag ask "2025年铜仁市发放了多少职工医疗互助金？" --index index [--json]
+    rag eval run eval/datasets/dev_qa.jsonl --index index --out eval/runs/dev
+
+Settings come from ``RAG_*`` environment variables; flags override them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+DEFAULT_INDEX = "index"
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from rag.settings import Settings
+
+    return Settings.from_env(
+        chunk_tokens=getattr(args, "chunk_tokens", None),
+        chunk_overlap_tokens=getattr(args, "chunk_overlap", None),
+        embedding_model=getattr(args, "embedding_model", None),
+        top_k=getattr(args, "k", None),
+        llm=getattr(args, "llm", None),
+        llm_base_url=getattr(args, "llm_base_url", None),
+    )
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from rag.assistant import Assistant
+
+    return Assistant.load(args.index, _settings(args))
+
+
+class _Bar:
+    """A tqdm bar per ingest stage, on stderr."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="", leave=True, file=sys.stderr)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from rag.build import build_index
+
+    report = build_index(args.paths, args.index, _settings(args), progress=None if args.quiet else _Bar())
+    print(report)
+    return 0
+
+
+def _passage_line(i: int, p: Any) -> str:
+    path = " > ".join(p.heading_path)
+    return f"[{i}] {p.score:.4f}  {p.title}" + (f"  ›  {path}" if path else "") + f"  ({p.source})"
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    a = _load(args)
+    passages = a.retrieve(args.question, k=args.k, sources=args.source or None, titles=args.title or None)
+    if args.json:
+        print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
+        return 0
+    for i, p in enumerate(passages, 1):
+        print(_passage_line(i, p))
+        print("    " + p.text.replace("\n", "\n    "))
+        print()
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    a = _load(args)
+    history: list[tuple[str, str]] = []
+    if args.history:
+        history = [tuple(x) for x in json.loads(Path(args.history).read_text(encoding="utf-8"))]  # type: ignore[misc]
+    ans = a.ask(args.question, history=history, sources=args.source or None, titles=args.title or None)
+    if args.json:
+        print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(ans.text)
+    print()
+    if ans.citations:
+        print("来源：")
+        for c in ans.citations:
+            path = " > ".join(c.passage.heading_path)
+            print(f"[{c.n}] {c.passage.title}" + (f" › {path}" if path else "") + f"  ({c.passage.source})")
+            print(f"    “{c.quote}”")
+    elif ans.refused and ans.passages:
+        print("最接近的段落：")
+        for i, p in enumerate(ans.passages[:3], 1):
+            print(_passage_line(i, p))
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    a = _load(args)
+    docs = a.documents()
+    if args.json:
+        print(json.dumps([d.to_dict() for d in docs], ensure_ascii=False, indent=2))
+        return 0
+    for d in docs:
+        meta = " ".join(f"{k}={v}" for k, v in d.meta.items() if k != "collection")
+        print(f"{d.n_chunks:4d}  {d.title}  [{d.source}]  {meta}")
+    print(f"{len(docs)} documents, {sum(d.n_chunks for d in docs)} chunks")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    if args.eval_cmd == "run":
+        from rag.evaluation.dataset import load_dataset
+        from rag.evaluation.harness import format_summary, run_eval
+
+        items = load_dataset(args.dataset)
+        summary = run_eval(items, _load(args), args.out, judge=_judge(args), k=args.k or 5, progress=not args.quiet)
+        print(format_summary(summary))
+        print(f"\nwritten: {args.out}/summary.json results.jsonl report.md report.html")
+        return 0
+    if args.eval_cmd == "retrieval":
+        from rag.evaluation.retrieval_table import retrieval_table
+
+        print(retrieval_table(_load(args), args.dataset, k=args.k or 5))
+        return 0
+    if args.eval_cmd == "compare":
+        from rag.evaluation.compare import compare_runs
+
+        print(compare_runs(args.a, args.b))
+        return 0
+    if args.eval_cmd == "judge":
+        from rag.evaluation.judging import judge_file
+
+        result = judge_file(args.input, args.output, _judge(args))
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
+    if args.eval_cmd == "meta":
+        from rag.evaluation.judging import format_meta, meta_file
+
+        print(format_meta(meta_file(args.file, _judge(args))))
+        return 0
+    raise AssertionError(args.eval_cmd)
+
+
+def _judge(args: argparse.Namespace) -> Any:
+    settings = _settings(args)
+    if settings.llm and getattr(args, "llm_judge", False):
+        from rag.judge.llm import LLMJudge  # type: ignore[import-not-found]
+
+        return LLMJudge(settings)
+    from rag.judge import OfflineJudge
+
+    return OfflineJudge()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rag", description="Question answering with citations over Chinese documents.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def index_arg(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--index", default=DEFAULT_INDEX, help="index folder (default: %(default)s)")
+
+    ing = sub.add_parser("ingest", help="build or update an index from files and folders")
+    ing.add_argument("paths", nargs="+")
+    index_arg(ing)
+    ing.add_argument("--chunk-tokens", type=int, help="chunk budget in tiktoken tokens (RAG_CHUNK_TOKENS)")
+    ing.add_argument("--chunk-overlap", type=int, help="overlap between split pieces (RAG_CHUNK_OVERLAP_TOKENS)")
+    ing.add_argument(
+        "--embedding-model", help="'corpus' (default), 'none', or a local sentence-transformers model path/name"
+    )
+    ing.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    ing.set_defaults(func=cmd_ingest)
+
+    for name, func, helptext in (
+        ("search", cmd_search, "print the best passages for a question"),
+        ("ask", cmd_ask, "answer a question with citations"),
+    ):
+        sp = sub.add_parser(name, help=helptext)
+        sp.add_argument("question")
+        index_arg(sp)
+        sp.add_argument("-k", type=int, default=None, help="passages to retrieve (RAG_TOP_K)")
+        sp.add_argument("--source", action="append", help="only this file (repeatable)")
+        sp.add_argument("--title", action="append", help="only documents whose title contains this (repeatable)")
+        sp.add_argument("--json", action="store_true", help="machine-readable output")
+        if name == "ask":
+            sp.add_argument("--history", help="JSON file with [[question, answer], ...] for follow-ups")
+            sp.add_argument("--llm", help="provider:model, e.g. openai:deepseek-chat (RAG_LLM)")
+            sp.add_argument("--llm-base-url", help="OpenAI-compatible endpoint (RAG_LLM_BASE_URL)")
+        sp.set_defaults(func=func)
+
+    docs = sub.add_parser("docs", help="list the indexed documents")
+    index_arg(docs)
+    docs.add_argument("--json", action="store_true")
+    docs.set_defaults(func=cmd_docs)
+
+    ev = sub.add_parser("eval", help="evaluate retrieval, answers, faithfulness and citations")
+    evs = ev.add_subparsers(dest="eval_cmd", required=True)
+    run = evs.add_parser("run", help="run a JSONL dataset and write summary.json, results.jsonl, report.md/html")
+    run.add_argument("dataset")
+    index_arg(run)
+    run.add_argument("--out", required=True)
+    run.add_argument("-k", type=int, default=None)
+    run.add_argument("-q", "--quiet", action="store_true")
+    run.add_argument("--llm-judge", action="store_true", help="judge with the configured LLM instead of offline")
+    ret = evs.add_parser("retrieval", help="recall@k / MRR per type for BM25, dense and hybrid")
+    ret.add_argument("dataset")
+    index_arg(ret)
+    ret.add_argument("-k", type=int, default=None)
+    cmp_ = evs.add_parser("compare", help="metric deltas between two runs and the questions that flipped")
+    cmp_.add_argument("a")
+    cmp_.add_argument("b")
+    jd = evs.add_parser("judge", help="score the faithfulness of any system's answers")
+    jd.add_argument("--input", required=True)
+    jd.add_argument("--output", required=True)
+    jd.add_argument("--llm-judge", action="store_true")
+    meta = evs.add_parser("meta", help="ROC-AUC of the judge against labelled answers")
+    meta.add_argument("file")
+    meta.add_argument("--llm-judge", action="store_true")
+    ev.set_defaults(func=cmd_eval)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from rag.ingest.loaders import UnreadableFile
+    from rag.store import IndexFormatError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ValueError, IndexFormatError, UnreadableFile, FileNotFoundError) as e:
+        print(f"rag: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

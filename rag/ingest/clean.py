@@ -1,0 +1,173 @@
+"""Turn raw text into paragraphs, repairing what PDF extraction breaks.
+
+PDF text arrives as lines cut at the page width and at page ends: a paragraph's tail can
+stand alone (``工需求69万余个。``), a heading can lose its last character to the next
+line, image captions can sit in the middle of a sentence, and page numbers stand on
+their own lines. This module joins such pieces back into paragraphs, drops page numbers,
+and keeps, for every paragraph, where each of its characters came from in the source,
+so a passage can be highlighted in the original file.
+
+>>> paras = paragraphs("　　四川工会平台在线发布岗位用\\n\\n工需求69万余个。\\n")
+>>> [p.text for p in paras]
+['四川工会平台在线发布岗位用工需求69万余个。']
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# A line ending in one of these is complete; anything else may continue on the next line.
+TERMINAL = set("。！？!?；;…：:”’」』）)】》〕>") | {"——"}
+LONG_LINE = 40  # a line this long that does not end a sentence was cut by the page width
+ORPHAN = 2  # a line this short with no punctuation is the tail of the previous one
+CAPTION_MAX = 25  # short unpunctuated lines inside a broken sentence are image captions
+
+_PAGE_NUMBER = re.compile(
+    r"^\s*(?:[-—－–]\s*\d{1,4}\s*[-—－–]|\d{1,4}|第\s*\d{1,4}\s*页(?:\s*[/／共]\s*\d{1,4}\s*页?)?|\d{1,4}\s*/\s*\d{1,4}|page\s*\d+)\s*$",
+    re.IGNORECASE,
+)
+_HEADING_START = re.compile(
+    r"^(?:#{1,6}\s|[一二三四五六七八九十百]+[、．.]|[（(][一二三四五六七八九十百]+[）)]|\d{1,2}[、．.](?!\d)|第[一二三四五六七八九十百\d]+[章节篇部分])"
+)
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph of the source: its text and the source offset of each piece of it.
+
+    ``pieces`` holds ``(offset_in_text, offset_in_source, length)`` triples; a paragraph
+    joined from several lines has several pieces.
+    """
+
+    text: str
+    pieces: tuple[tuple[int, int, int], ...]
+    caption: bool = False  # an image caption found inside a broken sentence
+
+    @property
+    def start(self) -> int:
+        return self.pieces[0][1]
+
+    @property
+    def end(self) -> int:
+        off, src, n = self.pieces[-1]
+        return src + n
+
+    def source_offset(self, i: int) -> int:
+        """Source offset of character ``i`` of ``text`` (``i == len(text)`` gives the end)."""
+        for off, src, n in self.pieces:
+            if off <= i < off + n:
+                return src + (i - off)
+        return self.end
+
+
+@dataclass(frozen=True)
+class _Line:
+    text: str  # stripped
+    start: int  # source offset of text[0]
+    indented: bool
+
+
+def normalize_for_match(text: str) -> str:
+    """NFKC (full-width to half-width, full-width spaces to spaces) with all whitespace removed.
+
+    Used to compare text, never to store it.
+
+    >>> normalize_for_match("３２３４万元，　共 計")
+    '3234万元,共計'
+    """
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def _lines(text: str) -> list[_Line | None]:
+    """Non-blank lines with offsets; ``None`` marks a run of blank lines."""
+    out: list[_Line | None] = []
+    pos = 0
+    for raw in text.split("\n"):
+        stripped = raw.strip()
+        if stripped and not _PAGE_NUMBER.match(stripped):
+            lead = len(raw) - len(raw.lstrip())
+            out.append(_Line(stripped, pos + lead, lead > 0))
+        elif out and out[-1] is not None:
+            out.append(None)
+        pos += len(raw) + 1
+    return out
+
+
+def is_terminated(line: str) -> bool:
+    return any(line.endswith(t) for t in TERMINAL)
+
+
+def _continues(prev: _Line, nxt: _Line) -> bool:
+    """Whether ``nxt`` is the rest of a sentence that ``prev`` started."""
+    if is_terminated(prev.text) or nxt.indented or _HEADING_START.match(nxt.text):
+        return False
+    if prev.text.startswith("#"):
+        return False
+    if len(nxt.text) <= ORPHAN and not is_terminated(nxt.text) and len(prev.text) >= 4:
+        return True
+    return len(prev.text) >= LONG_LINE or (len(prev.text) >= 8 and prev.text[-1] in "，,、")
+
+
+def _join(a: str, b: str) -> str:
+    if a and b and a[-1].isascii() and a[-1].isalnum() and b[0].isascii() and b[0].isalnum():
+        return a + " " + b
+    return a + b
+
+
+def paragraphs(text: str) -> list[Paragraph]:
+    """Split ``text`` into paragraphs, joining lines broken mid-sentence.
+
+    A line continues on the next non-blank line when it does not end a sentence and is
+    long (cut by the page width), ends in ``，``/``、``, or the next line is a one- or
+    two-character orphan; short unpunctuated lines between the two halves are captions.
+    """
+    lines = [ln for ln in _lines(text) if ln is not None]
+    out: list[Paragraph] = []
+    i = 0
+    while i < len(lines):
+        cur = lines[i]
+        body = cur.text
+        pieces = [(0, cur.start, len(cur.text))]
+        captions: list[_Line] = []
+        last = cur
+        j = i + 1
+        while j < len(lines):
+            nxt = lines[j]
+            probe = _Line(body, last.start, last.indented)
+            if _continues(probe, nxt):
+                if _is_caption_run(lines, j, probe):
+                    k = j
+                    while k < len(lines) and _caption_like(lines[k]):
+                        k += 1
+                    if k < len(lines) and _continues(probe, lines[k]) and k - j <= 3:
+                        captions.extend(lines[j:k])
+                        j = k
+                        nxt = lines[j]
+                joined = _join(body, nxt.text)
+                gap = len(joined) - len(body) - len(nxt.text)
+                pieces.append((len(body) + gap, nxt.start, len(nxt.text)))
+                body = joined
+                last = nxt
+                j += 1
+            else:
+                break
+        out.append(Paragraph(body, tuple(pieces)))
+        out.extend(Paragraph(c.text, ((0, c.start, len(c.text)),), caption=True) for c in captions)
+        i = j
+    return out
+
+
+def _caption_like(line: _Line) -> bool:
+    return len(line.text) <= CAPTION_MAX and not is_terminated(line.text) and not line.indented
+
+
+def _is_caption_run(lines: list[_Line], j: int, prev: _Line) -> bool:
+    """A broken sentence followed by short unpunctuated lines, then the sentence's rest."""
+    return (
+        len(prev.text) >= LONG_LINE
+        and _caption_like(lines[j])
+        and len(lines[j].text) > ORPHAN
+        and not _HEADING_START.match(lines[j].text)
+    )

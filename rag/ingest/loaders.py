@@ -1,0 +1,190 @@
+"""Read .txt / .md / .pdf / .docx files into text, detecting the encoding of plain text.
+
+>>> from pathlib import Path                                  # doctest: +SKIP
+>>> load_text(Path("seeds/000_5079e179db016442.txt"))[:6]       # doctest: +SKIP
+'情暖职工聚合力'
+
+Every failure is an :class:`UnreadableFile` whose message names the file and the reason,
+so an ingest can skip it with a one-line note and go on.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx")
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be turned into text; ``str(e)`` is a one-line reason."""
+
+    def __init__(self, path: Path | str, reason: str):
+        super().__init__(f"{Path(path).name}: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+
+def load_text(path: Path) -> str:
+    """The text of ``path``, newline-normalised; raises :class:`UnreadableFile`."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnreadableFile(path, f"unsupported file type {suffix or '(none)'!r}; supported: {SUPPORTED_SUFFIXES}")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise UnreadableFile(path, f"cannot read file ({e.strerror or e})") from None
+    if not data.strip():
+        raise UnreadableFile(path, "empty file")
+    if suffix == ".pdf":
+        text = _pdf_text(path, data)
+    elif suffix == ".docx":
+        text = _docx_text(path, data)
+    else:
+        text = decode_bytes(data, path)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise UnreadableFile(path, "no text could be extracted")
+    return text
+
+
+def decode_bytes(data: bytes, path: Path | str = "<bytes>") -> str:
+    """Decode plain-text bytes: UTF-8 (with or without BOM), else the detected encoding.
+
+    GBK/GB2312 detections are decoded as GB18030, their superset, so no character is lost.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise UnreadableFile(path, "invalid UTF-16 text") from None
+    if b"\x00" in data[:4096]:
+        raise UnreadableFile(path, "binary data (NUL bytes), not a text file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = _detect_and_decode(data, path)
+    if _garbage_ratio(text) > 0.05:
+        raise UnreadableFile(path, "binary or garbled content (too many control/replacement characters)")
+    return text
+
+
+def _detect_and_decode(data: bytes, path: Path | str) -> str:
+    from charset_normalizer import from_bytes
+
+    # Chinese encodings first: a GBK file is also "valid" in many single-byte code pages.
+    for enc in ("gb18030", "big5"):
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if _cjk_ratio(text) > 0.2:
+            return text
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise UnreadableFile(path, "unknown text encoding (not UTF-8, GB18030/GBK or any detectable one)")
+    enc = best.encoding.lower()
+    if enc in {"gbk", "gb2312", "cp936", "hz"}:
+        enc = "gb18030"
+    try:
+        return data.decode(enc)
+    except (UnicodeDecodeError, LookupError):
+        raise UnreadableFile(path, f"could not decode as detected encoding {enc}") from None
+
+
+def _cjk_ratio(text: str) -> float:
+    chars = [c for c in text if not c.isspace()]
+    if not chars:
+        return 0.0
+    return sum(1 for c in chars if "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef") / len(
+        chars
+    )
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+
+
+def _garbage_ratio(text: str) -> float:
+    if not text:
+        return 1.0
+    return len(_CONTROL.findall(text)) / len(text)
+
+
+def _pdf_text(path: Path, data: bytes) -> str:
+    import io
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            try:
+                ok = reader.decrypt("")
+            except Exception:
+                ok = 0
+            if not ok:
+                raise UnreadableFile(path, "encrypted PDF (a password is needed)")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except UnreadableFile:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
+        raise UnreadableFile(path, f"not a readable PDF ({type(e).__name__}: {e})") from None
+    except Exception as e:  # pypdf raises many kinds on damaged files
+        raise UnreadableFile(path, f"not a readable PDF ({type(e).__name__})") from None
+    if not any(p.strip() for p in pages):
+        raise UnreadableFile(path, "PDF has no extractable text (scanned images need OCR, which is not supported)")
+    # A blank line between pages; a line broken by the page end is repaired later.
+    return "\n\n".join(pages)
+
+
+def _docx_text(path: Path, data: bytes) -> str:
+    import io
+    import zipfile
+
+    try:
+        import docx
+    except ImportError:  # pragma: no cover - a dependency
+        raise UnreadableFile(path, "python-docx is not installed") from None
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+        raise UnreadableFile(path, f"not a readable DOCX ({type(e).__name__})") from None
+    except Exception as e:
+        raise UnreadableFile(path, f"not a readable DOCX ({type(e).__name__})") from None
+    lines: list[str] = []
+    for block in _docx_blocks(document):
+        lines.append(block)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _docx_blocks(document: object) -> list[str]:
+    """Paragraphs (Word headings as Markdown ``#``) and tables (one row a line), in order."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    out: list[str] = []
+    for item in document.iter_inner_content():  # type: ignore[attr-defined]
+        if isinstance(item, Paragraph):
+            text = item.text.strip()
+            if not text:
+                continue
+            style = (item.style.name if item.style is not None else "") or ""
+            m = re.match(r"(?:Heading|标题)\s*(\d)", style)
+            if m:
+                out.append("#" * min(int(m.group(1)), 6) + " " + text)
+            elif style == "Title":
+                out.append("# " + text)
+            else:
+                out.append(text)
+        elif isinstance(item, Table):
+            for row in item.rows:
+                cells = [c.text.strip() for c in row.cells]
+                if any(cells):
+                    out.append(" | ".join(cells))
+    return out

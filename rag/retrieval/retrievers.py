@@ -1,0 +1,184 @@
+"""Retrievers over an index: lexical, dense, and the hybrid of both.
+
+All follow one protocol, ``search(query, k, *, sources=None, titles=None) -> list[Passage]``,
+best first. The hybrid fuses the two ranked lists with reciprocal-rank fusion
+(Cormack, Clarke & Büttcher, SIGIR 2009: score = Σ w / (k + rank)), answers each half of
+a comparison question separately, and drops near-duplicate passages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from rag.records import Passage
+from rag.settings import Settings
+from rag.store import IndexData
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    def search(
+        self, query: str, k: int = 5, *, sources: Iterable[str] | None = None, titles: Iterable[str] | None = None
+    ) -> list[Passage]: ...
+
+
+def _mask(data: IndexData, sources: Iterable[str] | None, titles: Iterable[str] | None) -> np.ndarray | None:
+    """Rows allowed by the filters: file names in ``sources``, titles containing any of ``titles``."""
+    if sources is None and titles is None:
+        return None
+    src = set(sources) if sources is not None else None
+    tls = [t for t in titles] if titles is not None else None
+    return np.array(
+        [
+            (src is None or c.source in src) and (tls is None or any(t in c.title for t in tls))
+            for c in data.chunks
+        ],
+        dtype=bool,
+    )
+
+
+class LexicalRetriever:
+    """BM25 over jieba tokens of the chunk's indexed text."""
+
+    def __init__(self, data: IndexData):
+        self.data = data
+
+    def ranked(self, query: str, n: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        return self.data.bm25.search(query, n, mask)  # type: ignore[no-any-return]
+
+    def search(
+        self, query: str, k: int = 5, *, sources: Iterable[str] | None = None, titles: Iterable[str] | None = None
+    ) -> list[Passage]:
+        hits = self.ranked(query, k, _mask(self.data, sources, titles))
+        return [Passage.from_chunk(self.data.chunks[i], s) for i, s in hits]
+
+
+class DenseRetriever:
+    """Cosine similarity of embeddings, through FAISS."""
+
+    def __init__(self, data: IndexData):
+        if data.dense is None or data.embedder is None:
+            raise ValueError("this index has no dense vectors (built with embedding_model='none')")
+        self.data = data
+
+    def ranked(self, query: str, n: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        vec = self.data.embedder.embed([query], query=True)[0]
+        if not np.any(vec):
+            return []
+        return self.data.dense.search(vec, n, mask)  # type: ignore[no-any-return]
+
+    def search(
+        self, query: str, k: int = 5, *, sources: Iterable[str] | None = None, titles: Iterable[str] | None = None
+    ) -> list[Passage]:
+        hits = self.ranked(query, k, _mask(self.data, sources, titles))
+        return [Passage.from_chunk(self.data.chunks[i], s) for i, s in hits]
+
+
+class HybridRetriever:
+    """BM25 + dense, fused by reciprocal rank; comparisons answered part by part."""
+
+    def __init__(self, data: IndexData, settings: Settings | None = None):
+        self.data = data
+        self.settings = settings or Settings()
+        self.lexical = LexicalRetriever(data)
+        self.dense = DenseRetriever(data) if data.dense is not None and data.embedder is not None else None
+
+    def fused(self, query: str, n: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Rows and fused scores for one query."""
+        c = self.settings.candidates
+        lists = [(self.lexical.ranked(query, c, mask), 1.0)]
+        if self.dense is not None and self.settings.dense_weight > 0:
+            lists.append((self.dense.ranked(query, c, mask), self.settings.dense_weight))
+        return rrf(lists, self.settings.rrf_k)[:n]
+
+    def search(
+        self, query: str, k: int = 5, *, sources: Iterable[str] | None = None, titles: Iterable[str] | None = None
+    ) -> list[Passage]:
+        mask = _mask(self.data, sources, titles)
+        parts = split_comparison(query)
+        pool = max(k * 3, 20)
+        if len(parts) <= 1:
+            ranked = self.fused(query, pool, mask)
+        else:
+            # each part gets its own best passages; the whole question fills the rest
+            per_part = [self.fused(p, pool, mask) for p in parts]
+            whole = self.fused(query, pool, mask)
+            ranked = _interleave([*per_part, whole])
+        rows = dedup([r for r, _ in ranked], [self.data.chunks[r].text for r, _ in ranked], k)
+        score = dict(ranked)
+        return [Passage.from_chunk(self.data.chunks[r], score[r]) for r in rows]
+
+
+def rrf(lists: Sequence[tuple[list[tuple[int, float]], float]], k: int = 60) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion of ranked ``(row, score)`` lists, each with a weight.
+
+    >>> rrf([([(1, 9.0), (2, 5.0)], 1.0), ([(2, 0.9), (3, 0.8)], 1.0)], k=60)[0][0]
+    2
+    """
+    fused: dict[int, float] = {}
+    for hits, weight in lists:
+        for rank, (row, _) in enumerate(hits):
+            fused[row] = fused.get(row, 0.0) + weight / (k + rank + 1)
+    return sorted(fused.items(), key=lambda x: (-x[1], x[0]))
+
+
+def _interleave(lists: list[list[tuple[int, float]]]) -> list[tuple[int, float]]:
+    out: list[tuple[int, float]] = []
+    seen: set[int] = set()
+    for i in range(max((len(x) for x in lists), default=0)):
+        for lst in lists:
+            if i < len(lst) and lst[i][0] not in seen:
+                seen.add(lst[i][0])
+                out.append(lst[i])
+    return out
+
+
+def _shingles(text: str, n: int = 5) -> set[str]:
+    t = re.sub(r"\s+", "", text)
+    return {t[i : i + n] for i in range(max(1, len(t) - n + 1))}
+
+
+def dedup(rows: list[int], texts: list[str], k: int, threshold: float = 0.6) -> list[int]:
+    """The first ``k`` rows whose text is not mostly contained in an earlier kept one."""
+    kept: list[int] = []
+    kept_sh: list[set[str]] = []
+    for row, text in zip(rows, texts, strict=True):
+        sh = _shingles(text)
+        if any(len(sh & o) / max(1, min(len(sh), len(o))) >= threshold for o in kept_sh):
+            continue
+        kept.append(row)
+        kept_sh.append(sh)
+        if len(kept) >= k:
+            break
+    return kept
+
+
+_ENTITY = r"(?:\d{4}年|[\u4e00-\u9fff]{2,8}?(?:省|市|区|县|州|集团|公司|局)|[\u4e00-\u9fff]{2,4})"
+_PAIR = re.compile(rf"({_ENTITY})(?:和|与|及|、|以及)({_ENTITY})")
+
+
+def split_comparison(question: str) -> list[str]:
+    """Sub-questions of a question that compares two things; ``[question]`` otherwise.
+
+    >>> split_comparison("铜仁市2024年和2025年开展的宣讲活动分别有多少场？")
+    ['铜仁市2024年开展的宣讲活动分别有多少场？', '铜仁市2025年开展的宣讲活动分别有多少场？']
+    """
+    q = question.strip()
+    if not re.search(r"分别|各自|各有|对比|比较|相比|哪个更|谁更", q):
+        return [q]
+    # two long clauses: "A…，和B…分别…"
+    m = re.match(r"^(.{6,}?)[，,]\s*(?:和|与|以及|及)(.{4,}?)(分别.*|各自.*|各有.*)$", q)
+    if m:
+        return [m.group(1) + m.group(3), m.group(2) + m.group(3)]
+    m = _PAIR.search(q)
+    if m:
+        a, b = m.group(1), m.group(2)
+        if a.endswith("年") and not b.endswith("年"):
+            return [q]
+        head, tail = q[: m.start()], q[m.end() :]
+        return [head + a + tail, head + b + tail]
+    return [q]

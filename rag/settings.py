@@ -1,0 +1,99 @@
+"""All tunable settings in one place, overridable by ``RAG_*`` environment variables.
+
+>>> s = Settings(chunk_tokens=300)
+>>> s.chunk_tokens
+300
+
+``Settings.from_env()`` reads ``RAG_CHUNK_TOKENS=400`` and the like; CLI flags then
+override those with ``dataclasses.replace``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- chunking -------------------------------------------------------------------
+    # Token budget of a chunk (tiktoken cl100k_base). 300 was measured best on the dev
+    # set among 200/300/400/500 (see README, "Choosing the chunk size").
+    chunk_tokens: int = 300
+    # Tokens repeated between two pieces of a long section split at sentence ends.
+    chunk_overlap_tokens: int = 40
+    # Encoding used for every token count (chunk budget, LLM context budget).
+    tiktoken_encoding: str = "cl100k_base"
+
+    # --- retrieval --------------------------------------------------------------------
+    # Dense embedder: "corpus" trains a small static embedder on the corpus at ingest
+    # (works with nothing downloaded); "none" disables dense retrieval; anything else is
+    # a local path or a Hugging Face name already in the local cache (e.g.
+    # "BAAI/bge-small-zh-v1.5"), loaded with HF_HUB_OFFLINE=1.
+    embedding_model: str = "corpus"
+    # Passages returned by Assistant.retrieve / used by the answerer.
+    top_k: int = 5
+    # Candidates each retriever contributes before fusion.
+    candidates: int = 50
+    # Reciprocal-rank-fusion constant (Cormack et al. 2009 use 60).
+    rrf_k: int = 60
+    # Weight of the dense list in fusion, lexical has weight 1.0.
+    dense_weight: float = 1.0
+    # Above this many chunks the FAISS index is approximate (HNSW) instead of exact.
+    exact_search_max: int = 50_000
+
+    # --- answering --------------------------------------------------------------------
+    # LLM as "provider:model" (e.g. "openai:deepseek-chat"); empty = offline extractive.
+    llm: str = ""
+    # OpenAI-compatible endpoint for the LLM (DeepSeek, DashScope, Ollama, vLLM ...).
+    llm_base_url: str = ""
+    # API key for the LLM endpoint.
+    llm_api_key: str = ""
+    # Sampling temperature for the LLM.
+    llm_temperature: float = 0.1
+    # Tokens of passage text the LLM prompt may hold.
+    llm_context_tokens: int = 3000
+    # Longer questions are cut to this many characters (not an error).
+    max_question_chars: int = 500
+
+    def __post_init__(self) -> None:
+        checks = {
+            "chunk_tokens": 50 <= self.chunk_tokens <= 4000,
+            "chunk_overlap_tokens": 0 <= self.chunk_overlap_tokens < self.chunk_tokens // 2,
+            "top_k": 1 <= self.top_k <= 100,
+            "candidates": self.candidates >= self.top_k,
+            "rrf_k": self.rrf_k >= 1,
+            "dense_weight": 0.0 <= self.dense_weight <= 10.0,
+            "max_question_chars": self.max_question_chars >= 10,
+            "llm_context_tokens": self.llm_context_tokens >= 200,
+        }
+        for name, ok in checks.items():
+            if not ok:
+                raise ValueError(f"invalid setting {name}={getattr(self, name)!r}")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Defaults, then ``RAG_<NAME>`` variables, then ``overrides`` (None is ignored)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get("RAG_" + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, raw, type(getattr(cls(), f.name)))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _convert(name: str, raw: str, typ: type) -> Any:
+    try:
+        if typ is bool:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        return typ(raw)
+    except ValueError:
+        raise ValueError(f"environment variable RAG_{name.upper()}={raw!r} is not a valid {typ.__name__}") from None
