@@ -27,12 +27,12 @@ run: $(VENV)/.installed $(INDEX)/CURRENT
 	$(BIN)/rag ask "$(Q)" --index $(INDEX)
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check rag ui eval tests
+	$(BIN)/ruff check rag eval tests
 	$(BIN)/mypy
 
 # The whole suite, slow and browser tests included.
 test: $(VENV)/.installed
-	$(BIN)/ruff check rag ui eval tests
+	$(BIN)/ruff check rag eval tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 

@@ -61,19 +61,21 @@ class Assistant:
             from rag.embed import load_embedder
 
             dense = DenseIndex.load(live / "dense")
-            embedder = load_embedder(built_with, live)
+            embedder = load_embedder(str(built_with), live)
             if dense.index.ntotal != len(chunks):
-                raise IndexFormatError(f"index {root} is inconsistent: {dense.index.ntotal} vectors, {len(chunks)} chunks")
+                raise IndexFormatError(
+                    f"index {root} is inconsistent: {dense.index.ntotal} vectors, {len(chunks)} chunks"
+                )
             dim = manifest.get("embedder", {}).get("dim")
             if embedder is not None and dim and embedder.dim != dim:
-                raise IndexFormatError(f"embedder {built_with!r} gives {embedder.dim}-d vectors; the index holds {dim}-d")
+                raise IndexFormatError(
+                    f"embedder {built_with!r} gives {embedder.dim}-d vectors; the index holds {dim}-d"
+                )
         data = IndexData(manifest, files, documents, chunks, bm25, dense, embedder, live)
         return cls(data, settings)
 
     @classmethod
-    def build(
-        cls, paths: Iterable[str | Path], index_dir: str | Path, settings: Settings | None = None
-    ) -> Assistant:
+    def build(cls, paths: Iterable[str | Path], index_dir: str | Path, settings: Settings | None = None) -> Assistant:
         """Ingest ``paths`` into ``index_dir`` and open it."""
         from rag.build import build_index
 

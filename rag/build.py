@@ -27,7 +27,6 @@ from rag.settings import Settings
 from rag.store import (
     FORMAT_VERSION,
     FileRecord,
-    IndexData,
     current_version,
     discard,
     load_vectors,
@@ -66,9 +65,7 @@ class BuildReport:
         if self.token_sizes:
             a = np.array(self.token_sizes)
             lines.append(
-                "chunk tokens: min {} / p10 {} / median {} / mean {:.0f} / p90 {} / max {}".format(
-                    a.min(), int(np.percentile(a, 10)), int(np.median(a)), a.mean(), int(np.percentile(a, 90)), a.max()
-                )
+                f"chunk tokens: min {a.min()} / p10 {int(np.percentile(a, 10))} / median {int(np.median(a))} / mean {a.mean():.0f} / p90 {int(np.percentile(a, 90))} / max {a.max()}"
             )
         lines += [f"skipped {name}: {reason}" for name, reason in self.skipped]
         if not self.written:
@@ -134,12 +131,12 @@ def build_index(
     if rechunk_all:  # chunk settings changed: re-chunk every stored file from its stored text
         for source, rec in files.items():
             if source not in parsed:
-                docs, chunks = parse_text(rec.text, source, settings)
-                parsed[source] = (docs, chunks)
-                rec.n_documents, rec.n_chunks = len(docs), len(chunks)
+                docs, file_chunks = parse_text(rec.text, source, settings)
+                parsed[source] = (docs, file_chunks)
+                rec.n_documents, rec.n_chunks = len(docs), len(file_chunks)
 
     documents: list[Document] = []
-    chunks: list[Chunk] = []
+    chunks = []
     for source in sorted(files):
         if source in parsed:
             documents += parsed[source][0]
@@ -226,11 +223,12 @@ def _embed(
     if settings.embedding_model == "corpus":
         # trained on this corpus: retrained whenever the corpus changes, all rows re-embedded
         say("training embedder", 0, 1)
-        embedder = CorpusEmbedder.train(texts, folder / "embedder")
+        trained = CorpusEmbedder.train(texts, folder / "embedder")
         say("training embedder", 1, 1)
-        return _embed_batches(embedder, texts, say)
-    embedder = load_embedder(settings.embedding_model, folder)
-    assert embedder is not None
+        return _embed_batches(trained, texts, say)
+    pretrained = load_embedder(settings.embedding_model, folder)
+    assert pretrained is not None
+    embedder = pretrained
     reuse: dict[str, int] = {}
     if old_vectors is not None and old_manifest.get("embedding_model") == settings.embedding_model:
         reuse = {c.id: i for i, c in enumerate(old_chunks) if i < len(old_vectors)}

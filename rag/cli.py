@@ -88,7 +88,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     a = _load(args)
     history: list[tuple[str, str]] = []
     if args.history:
-        history = [tuple(x) for x in json.loads(Path(args.history).read_text(encoding="utf-8"))]  # type: ignore[misc]
+        history = [tuple(x) for x in json.loads(Path(args.history).read_text(encoding="utf-8"))]
     ans = a.ask(args.question, history=history, sources=args.source or None, titles=args.title or None)
     if args.json:
         print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
@@ -158,7 +158,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def _judge(args: argparse.Namespace) -> Any:
     settings = _settings(args)
     if settings.llm and getattr(args, "llm_judge", False):
-        from rag.judge.llm import LLMJudge  # type: ignore[import-not-found]
+        from rag.judge.llm import LLMJudge
 
         return LLMJudge(settings)
     from rag.judge import OfflineJudge

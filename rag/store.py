@@ -134,7 +134,9 @@ def read_records(folder: Path) -> tuple[dict[str, FileRecord], list[Document], l
             r[0]: FileRecord(*r)
             for r in con.execute("SELECT source, path, checksum, text, n_documents, n_chunks FROM files")
         }
-        documents = [Document.from_dict(json.loads(r[0])) for r in con.execute("SELECT record FROM documents ORDER BY pos")]
+        documents = [
+            Document.from_dict(json.loads(r[0])) for r in con.execute("SELECT record FROM documents ORDER BY pos")
+        ]
         chunks = [Chunk.from_dict(json.loads(r[0])) for r in con.execute("SELECT record FROM chunks ORDER BY row")]
     finally:
         con.close()

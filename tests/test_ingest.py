@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,7 @@ def test_no_chunk_crosses_two_articles(parsed_seeds):
     for pf in parsed_seeds.values():
         spans = {d.id: (d.start, d.end) for d in pf.documents}
         ordered = sorted(spans.values())
-        assert all(a[1] <= b[0] for a, b in zip(ordered, ordered[1:], strict=False)), "articles overlap"
+        assert all(a[1] <= b[0] for a, b in pairwise(ordered)), "articles overlap"
         for c in pf.chunks:
             s, e = spans[c.doc_id]
             assert s <= c.start < c.end <= e, (c.title, c.text[:30])
@@ -198,7 +199,13 @@ def test_bad_files_give_one_line_reasons(tmp_path):
     fake_docx.write_bytes(b"PK\x03\x04garbage")
     other = tmp_path / "x.xlsx"
     other.write_bytes(b"data")
-    for path, word in [(empty, "empty"), (binary, "binary"), (fake_pdf, "PDF"), (fake_docx, "DOCX"), (other, "unsupported")]:
+    for path, word in [
+        (empty, "empty"),
+        (binary, "binary"),
+        (fake_pdf, "PDF"),
+        (fake_docx, "DOCX"),
+        (other, "unsupported"),
+    ]:
         with pytest.raises(UnreadableFile) as e:
             load_text(path)
         assert path.name in str(e.value) and word in str(e.value) and "\n" not in str(e.value)
@@ -332,7 +339,9 @@ def test_long_section_split_at_sentences_with_overlap(tmp_path):
         assert c.text.endswith("。") and c.n_tokens <= 100
     # one sentence over the budget stays whole in a chunk of its own
     long_sentence = "这是一个非常长的句子，" * 20 + "结束。"
-    _, chunks2 = parse_text("标题\n\n" + "短句。" * 40 + long_sentence + "短句。" * 40 + "\n", "l.txt", Settings(chunk_tokens=100))
+    _, chunks2 = parse_text(
+        "标题\n\n" + "短句。" * 40 + long_sentence + "短句。" * 40 + "\n", "l.txt", Settings(chunk_tokens=100)
+    )
     assert any(long_sentence in c.text for c in chunks2)
     # consecutive pieces overlap by at least one sentence, and nothing is lost
     assert chunks[1].text.split("。")[0] + "。" in chunks[0].text

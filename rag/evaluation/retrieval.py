@@ -27,7 +27,7 @@ def evidence_found(evidence: str, passages: Sequence[Passage] | Sequence[str]) -
     """
     ev = normalize_for_match(evidence)
     for i, p in enumerate(passages):
-        text = p if isinstance(p, str) else p.text
+        text = p if isinstance(p, str) else str(getattr(p, "text", ""))
         if ev and ev in normalize_for_match(text):
             return i + 1
     return None
@@ -100,6 +100,6 @@ def latency_summary(ms: Sequence[float]) -> dict[str, float]:
     s = sorted(ms)
     return {
         "p50": s[len(s) // 2],
-        "p95": s[min(len(s) - 1, int(round(0.95 * (len(s) - 1))))],
+        "p95": s[min(len(s) - 1, round(0.95 * (len(s) - 1)))],
         "mean": statistics.fmean(s),
     }

@@ -51,7 +51,7 @@ class Paragraph:
 
     @property
     def end(self) -> int:
-        off, src, n = self.pieces[-1]
+        _, src, n = self.pieces[-1]
         return src + n
 
     def source_offset(self, i: int) -> int:

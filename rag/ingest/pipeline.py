@@ -137,8 +137,8 @@ def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
         path = Path(p)
         if path.is_dir():
             for f in sorted(path.rglob("*")):
-                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(path).parts):
-                    if f.suffix.lower() in SUPPORTED_SUFFIXES:
-                        yield f
+                hidden = any(part.startswith(".") for part in f.relative_to(path).parts)
+                if f.is_file() and not hidden and f.suffix.lower() in SUPPORTED_SUFFIXES:
+                    yield f
         else:
             yield path

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from rag.ingest.clean import Paragraph, is_terminated, normalize_for_match
 
@@ -156,7 +157,7 @@ def _split_by_markdown(paras: list[Paragraph]) -> list[Article] | None:
     if len(tops) < 2:
         return None
     bounds = [*tops, len(paras)]
-    sizes = [sum(len(p.text) for p in paras[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    sizes = [sum(len(p.text) for p in paras[a:b]) for a, b in pairwise(bounds)]
     if min(sizes) < 800:
         return None  # short top-level sections: one article with sections, not a compilation
     arts: list[Article] = []
@@ -276,7 +277,9 @@ def _kind_ranks(kinds: list[str]) -> dict[str, int]:
 _ADMIN = r"(?:省|自治区|市|自治州|州|盟|地区|县|区|旗|新区)"
 # a place at the start of a title (or after a year) naming the union: 铜仁市总工会, 昌吉州教育工会
 _TITLE_PLACE = re.compile(
-    r"(?:(?<![\u4e00-\u9fff])|(?<=年))(?!年)([\u4e00-\u9fff]{2,6}?" + _ADMIN + r")(?=[\u4e00-\u9fff]{0,4}工会|[\u4e00-\u9fff]{0,3}局|$)"
+    r"(?:(?<![\u4e00-\u9fff])|(?<=年))(?!年)([\u4e00-\u9fff]{2,6}?"
+    + _ADMIN
+    + r")(?=[\u4e00-\u9fff]{0,4}工会|[\u4e00-\u9fff]{0,3}局|$)"
 )
 _NOT_PLACE = {
     "自治区", "自治州", "全省", "全市", "全区", "全县", "全州", "我市", "我省", "我区", "本市", "各市", "该市", "城区", "社区",

@@ -28,6 +28,7 @@ class DenseIndex:
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = vectors.shape
+        index: Any
         if n <= exact_max:
             index = faiss.IndexFlatIP(dim)
         else:

@@ -56,7 +56,9 @@ class BM25Index:
         folder.mkdir(parents=True, exist_ok=True)
         self.model.save(str(folder), allow_pickle=False)
         (folder / "tokenizer.json").write_text(
-            json.dumps({"user_words": self.tokenizer.user_words, "bigrams": self.tokenizer.bigrams}, ensure_ascii=False),
+            json.dumps(
+                {"user_words": self.tokenizer.user_words, "bigrams": self.tokenizer.bigrams}, ensure_ascii=False
+            ),
             encoding="utf-8",
         )
 

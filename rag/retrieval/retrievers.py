@@ -33,10 +33,7 @@ def _mask(data: IndexData, sources: Iterable[str] | None, titles: Iterable[str] 
     src = set(sources) if sources is not None else None
     tls = [t for t in titles] if titles is not None else None
     return np.array(
-        [
-            (src is None or c.source in src) and (tls is None or any(t in c.title for t in tls))
-            for c in data.chunks
-        ],
+        [(src is None or c.source in src) and (tls is None or any(t in c.title for t in tls)) for c in data.chunks],
         dtype=bool,
     )
 
@@ -48,7 +45,7 @@ class LexicalRetriever:
         self.data = data
 
     def ranked(self, query: str, n: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
-        return self.data.bm25.search(query, n, mask)  # type: ignore[no-any-return]
+        return self.data.bm25.search(query, n, mask)
 
     def search(
         self, query: str, k: int = 5, *, sources: Iterable[str] | None = None, titles: Iterable[str] | None = None
@@ -69,7 +66,7 @@ class DenseRetriever:
         vec = self.data.embedder.embed([query], query=True)[0]
         if not np.any(vec):
             return []
-        return self.data.dense.search(vec, n, mask)  # type: ignore[no-any-return]
+        return self.data.dense.search(vec, n, mask)
 
     def search(
         self, query: str, k: int = 5, *, sources: Iterable[str] | None = None, titles: Iterable[str] | None = None
@@ -157,8 +154,11 @@ def dedup(rows: list[int], texts: list[str], k: int, threshold: float = 0.6) -> 
     return kept
 
 
-_ENTITY = r"(?:\d{4}年|[\u4e00-\u9fff]{2,8}?(?:省|市|区|县|州|集团|公司|局)|[\u4e00-\u9fff]{2,4})"
-_PAIR = re.compile(rf"({_ENTITY})(?:和|与|及|、|以及)({_ENTITY})")
+_ENTITY = r"(?:\d{4}年|[\u4e00-\u9fff]{2,8}?(?:省|市|区|县|州|集团|公司|局)|[\u4e00-\u9fff]{2,4}?)"
+# the second entity of a pair ends where the shared rest of the question begins
+_PAIR = re.compile(
+    rf"({_ENTITY})(?:和|与|及|、|以及)({_ENTITY}?)(?=的|分别|各|，|,|在|工会|总工会|两|开展|举办|发放|\d)"
+)
 
 
 def split_comparison(question: str) -> list[str]:
