@@ -1,0 +1,461 @@
+"""Hard checks on one claim against its aligned evidence: figures, names, negation, order.
+
+Lexical overlap cannot tell 3234万元 from 3243万元 or 先服务后入会 from 先入会后服务,
+so after alignment each claim is checked for the error types that dominate fabricated
+answers over report-style text (cf. the SummaC / FactCC error taxonomy: entity, number,
+negation and pronoun/role swaps). Every failed check yields an :class:`Issue` with a
+multiplicative penalty and a human-readable reason:
+
+>>> from rag.judge.align import Passage
+>>> [i.reason for i in check_figures("投入资金3243万元", [Passage.build("投入资金3234万元。")], (0, 0, 10), "")]
+['数字 3243万 不在资料中']
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+
+from rag.judge.align import Passage, content_bigrams
+from rag.judge.lexicon import (
+    ANTONYM_PAIRS,
+    LIST_JOINERS,
+    NEGATION_CUES,
+    NON_NEGATING,
+    NON_RESTRICTIVE,
+    ORDER_PATTERNS,
+    RESTRICTIVE,
+)
+from rag.judge.numbers import Figure, extract_figures, figure_label, same_value, units_compatible
+from rag.judge.words import Token, tokenize
+
+_SENT_BOUND = "。！？；\n"
+_CLAUSE_BOUND = "。！？；\n，：（）()"
+_QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{2,40})[”\"」』》]")
+
+KIND_LABEL = {"person": "人名", "place": "地名", "org": "机构", "level": "地名", "name": "名称", "content": "词语"}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One failed check: why, and how much it lowers the claim's score (a factor in (0, 1])."""
+
+    reason: str
+    penalty: float
+
+
+# (passage index, start, end) of the aligned window; passage -1 means nothing aligned.
+Region = tuple[int, int, int]
+
+
+def _region_text(passages: list[Passage], region: Region, margin: int = 0) -> str:
+    pi, s, e = region
+    if pi < 0:
+        return ""
+    t = passages[pi].text
+    return t[max(0, s - margin) : e + margin]
+
+
+def _matches(f: Figure, g: Figure) -> bool:
+    """Same value and compatible unit; small counts (< 10) must also name a unit on both sides."""
+    if not same_value(f.value, g.value):
+        return False
+    if f.value < 10 and f.unit and not g.unit:
+        return False
+    return units_compatible(f.unit, g.unit)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _near_claim(grams: set[str], text: str, pos: int, radius: int = 40) -> bool:
+    """Whether the source around ``pos`` talks about the claim (30%+ of its bigrams nearby)."""
+    if not grams:
+        return True
+    near = text[max(0, pos - radius) : pos + radius]
+    return sum(bg in near for bg in grams) >= 0.3 * len(grams)
+
+
+def check_figures(claim: str, passages: list[Passage], region: Region, question: str) -> list[Issue]:
+    """Every figure of the claim (value + unit, 万/亿 folded) must be stated in the contexts.
+
+    A match outside the aligned window counts only where the source around it shares the
+    claim's words: the same "15日" in an unrelated sentence does not support "8月15日".
+    """
+    issues: list[Issue] = []
+    q_figs = extract_figures(question)
+    pi, s, e = region
+    grams = {bg for _, bg in content_bigrams(claim) if not any(ch.isdigit() for ch in bg)}
+    for f in extract_figures(claim):
+        if pi >= 0 and any(_matches(f, g) and g.start < e + 8 and g.end > s - 8 for g in passages[pi].figures):
+            continue
+        if pi >= 0 and f.unit == "年" and any(_matches(f, g) for g in passages[pi].figures):
+            continue  # a year restated from elsewhere in the passage frames the claim
+        near = [(k, g) for k, p in enumerate(passages) for g in p.figures
+                if _matches(f, g) and _near_claim(grams, p.text, g.start)]
+        if near:
+            same = any(k == pi for k, _ in near)
+            issues.append(Issue(f"数字 {figure_label(f)} 不在对齐片段中", 0.9 if same else 0.8))
+            continue
+        if any(_matches(f, g) for g in q_figs):
+            continue  # restated from the question (e.g. the year asked about)
+        local = _region_text(passages, region, margin=30)
+        same_val = [g for g in extract_figures(local) if same_value(f.value, g.value)]
+        if same_val:
+            issues.append(Issue(f"数字 {figure_label(f)} 的单位与资料 {figure_label(same_val[0])} 不符", 0.6))
+        else:
+            issues.append(Issue(f"数字 {figure_label(f)} 不在资料中", 0.15))
+    return issues
+
+
+# --------------------------------------------------------------------------- quoted names
+
+
+def _fragments(name: str, corpus: list[str]) -> int:
+    """How many pieces ``name`` must be cut into so each piece occurs in ``corpus`` (greedy).
+
+    A name copied from the source is one fragment; "攻坚克难蓝领" stitched from
+    "攻坚克难英雄榜" and "蓝领职工" is two.
+    """
+    i, n = 0, 0
+    while i < len(name):
+        length = 1
+        while i + length < len(name) and any(name[i : i + length + 1] in t for t in corpus):
+            length += 1
+        n += 1
+        i += length
+    return n
+
+
+def check_quoted(claim: str, passages: list[Passage], question: str) -> list[Issue]:
+    """Text in “” 《》 (programme, title, award names) must appear verbatim in the contexts."""
+    issues: list[Issue] = []
+    corpus = [p.text for p in passages] + [question]
+    for m in _QUOTED.finditer(claim):
+        name = m.group(1).strip()
+        core = re.sub(r"[“”‘’\"'《》「」『』\s]", "", name)
+        if len(core) < 2 or any(name in t or core in t for t in corpus):
+            continue
+        grams = {bg for _, bg in content_bigrams(core)}
+        found = sum(any(bg in t for t in corpus) for bg in grams) / max(1, len(grams))
+        if found < 0.6:
+            issues.append(Issue(f"名称 “{name}” 不在资料中", 0.2))
+        elif _fragments(core, corpus) > 1:
+            issues.append(Issue(f"名称 “{name}” 与资料不符", 0.35))
+    return issues
+
+
+# --------------------------------------------------------------------------- negation
+
+
+def _inside_non_negating(text: str, i: int, cue: str) -> bool:
+    """Whether the cue at ``i`` is part of a word such as 不断, 无论 or 非公."""
+    for w in NON_NEGATING:
+        k = w.find(cue)
+        while k >= 0:
+            if i - k >= 0 and text.startswith(w, i - k):
+                return True
+            k = w.find(cue, k + 1)
+    return False
+
+
+_NEGATION_RE = re.compile("|".join(sorted(NEGATION_CUES, key=len, reverse=True)))
+
+
+def _negation_cues(text: str) -> list[tuple[int, str]]:
+    """(position, cue) of negations in ``text``, skipping words like 不断 or 非公."""
+    return [(m.start(), m.group(0)) for m in _NEGATION_RE.finditer(text)
+            if not _inside_non_negating(text, m.start(), m.group(0))]
+
+
+@lru_cache(maxsize=1024)
+def _negated_heads(text: str) -> frozenset[str]:
+    """What is negated in ``text``: the 1-2 characters after each cue (未发生 -> 发, 发生)."""
+    heads: set[str] = set()
+    for j, cue in _negation_cues(text):
+        k = j + len(cue)
+        heads.update({text[k : k + 1], text[k : k + 2]} - {""})
+    return frozenset(heads)
+
+
+def check_negation(claim: str, passages: list[Passage], region: Region) -> list[Issue]:
+    """Negation polarity must agree: a claim's 未/不/没有... must be in the source, and vice versa.
+
+    Cues are interchangeable (没有发生 is supported by 未发生): what must match is the negated word.
+    Restrictive words (仅, 只有, 全部) must also come from the source.
+    """
+    issues: list[Issue] = []
+    texts = [p.text for p in passages]
+    ctx_heads: set[str] = set().union(*(_negated_heads(t) for t in texts)) if texts else set()
+    for i, cue in _negation_cues(claim):
+        k = i + len(cue)
+        head = claim[k : k + 2] if re.match(r"^[\u4e00-\u9fff]{2}$", claim[k : k + 2]) else claim[k : k + 1]
+        if head and head not in ctx_heads:
+            issues.append(Issue(f"否定 “{cue}{head}” 与资料不符", 0.2))
+    claim_heads = _negated_heads(claim)
+    window = _region_text(passages, region)
+    for j, cue in _negation_cues(window):
+        tail = window[j + len(cue) : j + len(cue) + 2]
+        if len(tail) < 2 or not re.match(r"^[\u4e00-\u9fff]{2}$", tail):
+            continue
+        if tail in claim and tail not in claim_heads and tail[0] not in claim_heads:
+            issues.append(Issue(f"资料为否定 “{cue}{tail}”，回答为肯定", 0.25))
+    for word in RESTRICTIVE:
+        if word in claim and not any(word in t for t in texts) and not any(x in claim for x in NON_RESTRICTIVE):
+            issues.append(Issue(f"限定词 “{word}” 不在资料中", 0.5))
+            break
+    return issues
+
+
+# --------------------------------------------------------------------------- antonyms
+
+
+def check_antonyms(claim: str, passages: list[Passage], region: Region) -> list[Issue]:
+    """A word in the claim whose opposite stands in the aligned source (增长 vs 下降)."""
+    issues: list[Issue] = []
+    window = _region_text(passages, region, margin=10)
+    for a, b in ANTONYM_PAIRS:
+        for x, y in ((a, b), (b, a)):
+            if x in claim and y not in claim and y in window and x not in window:
+                issues.append(Issue(f"“{x}” 与资料 “{y}” 相反", 0.25))
+    return issues
+
+
+# --------------------------------------------------------------------------- order
+
+
+def _overlap(a: str, b: str) -> float:
+    ga = {bg for _, bg in content_bigrams(a)} or set(a)
+    gb = {bg for _, bg in content_bigrams(b)} or set(b)
+    return len(ga & gb) / max(1, min(len(ga), len(gb)))
+
+
+def check_order(claim: str, passages: list[Passage], region: Region) -> list[Issue]:
+    """Ordered relations (先A后B, 从A向B, A转向B) must keep A and B in place."""
+    issues: list[Issue] = []
+    window = _region_text(passages, region, margin=20)
+    if not window:
+        return issues
+    for pat in ORDER_PATTERNS:
+        for m in re.finditer(pat, claim):
+            a, b = m.group("a"), m.group("b")
+            for pat2 in ORDER_PATTERNS:
+                for n in re.finditer(pat2, window):
+                    a2, b2 = n.group("a"), n.group("b")
+                    straight = _overlap(a, a2) + _overlap(b, b2)
+                    crossed = _overlap(a, b2) + _overlap(b, a2)
+                    if crossed >= 1.0 and crossed > straight + 0.5:
+                        issues.append(Issue(f"顺序颠倒：回答 “{a}→{b}”，资料 “{a2}→{b2}”", 0.2))
+                        return issues
+    return issues
+
+
+# --------------------------------------------------------------------------- role binding
+
+
+def _left_units(tokens: tuple[Token, ...], idx: int, text: str, same_kind: set[int], passages_text: str) -> list[str]:
+    """Informative words right before token ``idx`` in its clause (the role it is given)."""
+    units: list[str] = []
+    j = idx - 1
+    gap = 0
+    while j >= 0 and len(units) < 3:
+        t = tokens[j]
+        if any(ch in _CLAUSE_BOUND for ch in t.word):
+            break
+        if j in same_kind:
+            between = text[t.end : tokens[idx].start]
+            if between.strip() and between.strip() not in LIST_JOINERS:
+                break
+            j -= 1
+            continue
+        # A word repeated all over the source (工会, 职工) cannot tell which item it labels.
+        if (t.kind not in ("function", "number") and len(t.word) >= 2 and t.word in passages_text
+                and passages_text.count(t.word) <= 2):
+            units.append(t.word)
+        elif t.kind != "function":
+            gap += len(t.word)
+        if gap > 4:
+            break
+        j -= 1
+    return units
+
+
+def _left_context(text: str, start: int, others: list[tuple[int, int]], reach: int = 16) -> str:
+    """The source text a role word for the item at ``start`` could sit in."""
+    lo = max(0, start - reach)
+    for k in range(start - 1, lo - 1, -1):
+        if text[k] in _SENT_BOUND:
+            lo = k + 1
+            break
+    for _, b in sorted(others, reverse=True):
+        if lo < b <= start:
+            between = text[b:start]
+            if between.strip() and not all(ch in "、和及与 “”" for ch in between):
+                lo = b
+            break
+    return text[lo:start]
+
+
+def _person_spans(text: str) -> list[tuple[int, int, str]]:
+    return [(t.start, t.end, t.word) for t in tokenize(text) if t.kind == "person"]
+
+
+def check_binding(claim: str, passages: list[Passage], region: Region) -> list[Issue]:
+    """Names and figures must keep the role/label they have in the source.
+
+    "全国劳模张志强、“全国五一劳动奖章”获得者李红梅" does not support "全国劳模李红梅":
+    both words occur, but 全国劳模 labels another name. The label of an item is the
+    informative words just before it (after it too, for figures), bounded by the previous
+    item unless the two are merely listed (张志强、李红梅 share one label).
+    """
+    pi, s, e = region
+    if pi < 0:
+        return []
+    p = passages[pi]
+    lo, hi = max(0, s - 60), min(len(p.text), e + 60)
+    tokens = tokenize(claim)
+    return _person_binding(claim, tokens, p.text[lo:hi]) + _figure_binding(claim, tokens, p, lo, hi)
+
+
+def _person_binding(claim: str, tokens: tuple[Token, ...], local: str) -> list[Issue]:
+    """A person's role word in the claim must precede that person, not another one, in the source."""
+    persons = [i for i, t in enumerate(tokens) if t.kind == "person" and t.word in local]
+    if not persons:
+        return []
+    names = {w for _, _, w in _person_spans(local)} | {tokens[i].word for i in persons}
+    spans = sorted({(m.start(), m.end(), w) for w in names for m in re.finditer(re.escape(w), local)})
+    bounds = [(a, b) for a, b, _ in spans]
+    for i in persons:
+        x = tokens[i].word
+        units = _left_units(tokens, i, claim, set(persons), local)
+        if not units:
+            continue
+        own = [_left_context(local, a, bounds) for a, _, w in spans if w == x]
+        if any(u in oc for u in units for oc in own):
+            continue
+        for a, _, w in spans:
+            hit = next((u for u in units if u in _left_context(local, a, bounds)), None) if w != x else None
+            if hit:
+                return [Issue(f"人名 {x} 与资料不符：资料中“{hit}”是 {w}", 0.25)]
+    return []
+
+
+def _right_units(tokens: tuple[Token, ...], start: int, same_kind: set[int], passages_text: str) -> list[str]:
+    """Informative words right after position ``start`` in its clause (what a figure counts)."""
+    units: list[str] = []
+    gap = 0
+    for j, t in enumerate(tokens):
+        if t.start < start:
+            continue
+        if any(ch in _CLAUSE_BOUND for ch in t.word) or j in same_kind or len(units) >= 3:
+            break
+        if (t.kind not in ("function", "number") and len(t.word) >= 2 and t.word in passages_text
+                and passages_text.count(t.word) <= 2):
+            units.append(t.word)
+        elif t.kind != "function":
+            gap += len(t.word)
+        if gap > 4:
+            break
+    return units
+
+
+def _right_context(text: str, end: int, others: list[tuple[int, int]], reach: int = 16) -> str:
+    """The source text after the item ending at ``end`` that says what it counts."""
+    hi = min(len(text), end + reach)
+    for k in range(end, hi):
+        if text[k] in _SENT_BOUND:
+            hi = k
+            break
+    for a, _ in sorted(others):
+        if end <= a < hi:
+            between = text[end:a]
+            if between.strip() and not all(ch in "、和及与 “”" for ch in between):
+                hi = a
+            break
+    return text[end:hi]
+
+
+def _figure_binding(claim: str, tokens: tuple[Token, ...], p: Passage, lo: int, hi: int) -> list[Issue]:
+    """A figure must keep its label: 市级18场次 is not 县级18场次, 150万元维修道路 is not 170万元."""
+    figs = extract_figures(claim)
+    if not figs:
+        return []
+    local = p.text[lo:hi]
+    ctx_figs = [g for g in p.figures if lo <= g.start < hi]
+    spans = [(g.start - lo, g.end - lo) for g in ctx_figs]
+    tok_at = {t.start: k for k, t in enumerate(tokens)}
+    fig_tok = {tok_at[f.start] for f in figs if f.start in tok_at}
+    issues: list[Issue] = []
+    for f in figs:
+        k = tok_at.get(f.start)
+        if k is None or f.unit == "年" or not f.unit:  # years frame a statement; they label nothing
+            continue
+        left = [u for u in _left_units(tokens, k, claim, fig_tok, local) if len(u) >= 2]
+        left = [u for u in left if f.start - claim.rfind(u, 0, f.start) <= len(u) + 4]
+        right = [u for u in _right_units(tokens, f.end, fig_tok, local) if claim.find(u, f.end) - f.end <= 4]
+        if not left and not right:
+            continue
+        others = [g for g in ctx_figs if not _matches(f, g) and units_compatible(f.unit, g.unit) and g.unit]
+        lefts = {id(g): _left_context(local, g.start - lo, spans) for g in ctx_figs}
+        rights = {id(g): _right_context(local, g.end - lo, spans) for g in ctx_figs}
+        own = [g for g in ctx_figs if _matches(f, g)]
+        if not own and not any(_matches(f, g) for g in p.figures):
+            continue  # not in the passage at all: check_figures reports it
+        if not own:
+            # The figure is stated elsewhere, but here the source gives this label another value.
+            slot = next((g for g in others if (left and left[0] in lefts[id(g)])
+                         or (right and right[0] in rights[id(g)])), None)
+            if slot is not None:
+                issues.append(Issue(f"数字 {figure_label(f)} 与资料 {figure_label(slot)} 不符", 0.25))
+            continue
+        # A label anywhere next to the stated figure (before or after it) keeps the pairing.
+        own_text = "".join(lefts[id(g)] + rights[id(g)] for g in own)
+        for units, ctx in ((left, lefts), (right, rights)):
+            if not units or any(u in own_text for u in units):
+                continue
+            for g in others:
+                hit = next((u for u in units if u in ctx[id(g)]), None)
+                if hit:
+                    reason = f"数字 {figure_label(f)} 与资料不符：资料中“{hit}”对应 {figure_label(g)}"
+                    issues.append(Issue(reason, 0.35))
+                    break
+            if issues:
+                break
+    return issues
+
+
+# --------------------------------------------------------------------------- junctions
+
+_PLACE_KINDS = ("place", "level", "org")
+
+
+def check_junctions(claim: str, passages: list[Passage], region: Region, question: str = "") -> list[Issue]:
+    """A place/organisation must sit next to the same word as in the source.
+
+    "粤港澳总工会" is not supported by "广东省总工会……粤港澳大湾区" although every word
+    occurs: in the source 总工会 follows 广东省. Checked on adjacent word pairs whose join is
+    absent from all contexts.
+    """
+    window = _region_text(passages, region, margin=20)
+    if not window:
+        return []
+    texts = [p.text for p in passages]
+    tokens = [t for t in tokenize(claim) if t.kind != "function" or len(t.word) >= 2]
+    issues: list[Issue] = []
+    for a, b in pairwise(tokens):
+        if a.kind not in _PLACE_KINDS or a.end != b.start or len(a.word) < 2 or len(b.word) < 2:
+            continue
+        if any(a.word + b.word in t for t in texts) or not any(a.word in t for t in texts) or a.word in question:
+            continue
+        q = window.find(b.word)
+        while q >= 0:
+            prev = [t for t in tokenize(window[max(0, q - 8) : q]) if t.kind != "function"]
+            if prev and prev[-1].end == len(window[max(0, q - 8) : q]) and prev[-1].kind in _PLACE_KINDS:
+                other = prev[-1].word
+                if other != a.word and other not in a.word and a.word not in other:
+                    issues.append(Issue(f"{KIND_LABEL[a.kind]} {a.word} 与资料 {other} 不符（{other}{b.word}）", 0.35))
+                    break
+            q = window.find(b.word, q + 1)
+    return issues

@@ -1,0 +1,227 @@
+"""Lexical support of a claim: which of its words the aligned evidence contains, and what replaced the rest.
+
+Coverage is the IDF-weighted share of content words found near the aligned window (the
+lexical-overlap baseline of textual entailment, cf. Glickman et al. 2005). Words that are
+missing are then classified: an entity or scope word (全国 where the source says 贵州省),
+a numeral word (十三五), a polarity word (停建 for 建成) or a noun substituted by an
+unrelated one (机电学院 for 马克思主义学院). The substitute is found by anchoring the
+claim word's neighbours in the source (:func:`_counterpart`).
+"""
+
+from __future__ import annotations
+
+from rag.judge.align import Passage
+from rag.judge.checks import KIND_LABEL, Issue, Region
+from rag.judge.lexicon import LEVEL_WORDS, NEGATIVE_MORPHEMES
+from rag.judge.numbers import extract_figures, same_value, units_compatible
+from rag.judge.words import Token, sub_words, tokenize
+
+
+def _partial(word: str, window: str) -> float:
+    """Credit for a word not found verbatim: its longest piece found nearby (涌现出 -> 涌现).
+
+    >>> round(_partial("涌现出", "涌现工人先锋号"), 2), _partial("派驻", "工会")
+    (0.6, 0.0)
+    """
+    longest = max((j - i for i in range(len(word)) for j in range(i + 2, len(word) + 1) if word[i:j] in window),
+                  default=0)
+    if longest >= 2:
+        return 0.9 * longest / len(word)
+    return 0.2 * sum(ch in window for ch in word) / max(1, len(word))
+
+
+_PUNCT = "，。；：、！？“”‘’《》（）()「」 "
+_SENT_END = "。；！？\n"
+_PLACE_CHARS = set("省市县区州级镇乡村旗盟全")
+_CN_NUMERALS = set("零〇一二两三四五六七八九十百千万亿半成")
+
+
+def _strip_punct_left(text: str) -> str:
+    return text.lstrip(_PUNCT)
+
+
+def _counterpart(claim: str, start: int, end: int, window: str) -> str:
+    """The source word standing where the claim has ``claim[start:end]`` (全国 -> 贵州省), if visible.
+
+    The claim's neighbours are used as anchors: the 3 characters after the word are looked
+    up in the window and the word right before them is the candidate (and symmetrically
+    from the left). The punctuation between word and anchor must agree (no anchoring across
+    a sentence end the claim does not have). A candidate already in the claim means the claim
+    merely added a word.
+    """
+    word = claim[start:end]
+    between = _between_anchors(claim, start, end, window)
+    if between is not None:
+        return "" if not between or between in claim or between in word else between
+    rest = claim[end:]
+    after = _strip_punct_left(rest)[:3]
+    gap_claim = bool(len(rest) - len(_strip_punct_left(rest)))
+    if len(after) >= 2:
+        q = window.find(after)
+        while q > 0:
+            raw = window[max(0, q - 10) : q]
+            prev = raw.rstrip(_PUNCT)
+            gap = raw[len(prev) :]
+            toks = [t for t in tokenize(prev) if t.kind != "function" or len(t.word) >= 2] if prev else []
+            if toks and bool(gap) == gap_claim and not any(ch in _SENT_END for ch in gap):
+                cand = toks[-1].word
+                return "" if cand in claim or cand in word else cand
+            q = window.find(after, q + 1)
+    head = claim[:start]
+    before = head.rstrip(_PUNCT)[-3:]
+    gap_claim = len(head) != len(head.rstrip(_PUNCT))
+    if len(before) >= 2:
+        q = window.find(before)
+        while q >= 0:
+            raw = window[q + len(before) : q + len(before) + 10]
+            nxt = _strip_punct_left(raw)
+            gap = raw[: len(raw) - len(nxt)]
+            toks = [t for t in tokenize(nxt) if t.kind != "function" or len(t.word) >= 2] if nxt else []
+            if toks and bool(gap) == gap_claim and not any(ch in _SENT_END for ch in gap):
+                cand = toks[0].word
+                return "" if cand in claim or cand in word else cand
+            q = window.find(before, q + 1)
+    return ""
+
+
+def _between_anchors(claim: str, start: int, end: int, window: str, reach: int = 12) -> str | None:
+    """The window text between the claim word's left and right neighbours, if both are found.
+
+    "职工心理服务中心" against "职工健康管理服务中心" gives 健康管理; None when the
+    neighbours do not occur close together in the window.
+    """
+    left = claim[:start].rstrip(_PUNCT)[-3:]
+    right = _strip_punct_left(claim[end:])[:3]
+    if len(left) < 2 or len(right) < 2:
+        return None
+    q = window.find(left)
+    while q >= 0:
+        a = q + len(left)
+        r = window.find(right, a, a + reach + len(right))
+        if r >= 0:
+            span = window[a:r].strip(_PUNCT)
+            if not any(ch in _SENT_END for ch in window[a:r]):
+                return span
+        q = window.find(left, q + 1)
+    return None
+
+
+def _shares_char(a: str, b: str) -> bool:
+    """Whether two words look like rewordings of each other (受惠/惠及 do; 宜川/延长 do not).
+
+    At least half of the longer word's characters must be shared, ignoring place/level
+    characters; words that differ only in a level prefix (省政府/市政府) never count.
+    """
+    k = 0
+    while k < min(len(a), len(b)) and a[-1 - k] == b[-1 - k]:
+        k += 1
+    pa, pb = a[: len(a) - k], b[: len(b) - k]
+    if k and pa and pb and set(pa + pb) <= _PLACE_CHARS | {"国"}:
+        return False
+    shared = (set(a) & set(b)) - _PLACE_CHARS
+    return len(shared) * 2 >= max(len(set(a) - _PLACE_CHARS), len(set(b) - _PLACE_CHARS), 1)
+
+
+def _missing_entity(claim: str, start: int, end: int, window: str, label: str, passage: str) -> Issue:
+    """A claim entity absent from the contexts; worse when the source has another one in its place."""
+    word = claim[start:end]
+    other = _counterpart(claim, start, end, window)
+    if other:
+        return Issue(f"{label} {word} 与资料 {other} 不符", 0.3)
+    if word in LEVEL_WORDS:
+        # 全市 for a report that says 我市 / 市总工会 restates the scope; 全国 added to a city report does not.
+        scope = word[-1]
+        local = scope in "省市州区县" and any(x in passage for x in (f"我{scope}", f"本{scope}", f"{scope}总工会"))
+        return Issue(f"{label} {word} 不在资料中", 0.85 if local else 0.5)
+    return Issue(f"{label} {word} 不在资料中", 0.3)
+
+
+def _negative(word: str) -> bool:
+    return any(m in word for m in NEGATIVE_MORPHEMES)
+
+
+def _missing_word(claim: str, t: Token, window: str) -> Issue | None:
+    """A word absent from the sources that reverses polarity (停建 for 建成) or replaces a name."""
+    numerals = sum(ch in _CN_NUMERALS for ch in t.word)
+    if len(t.word) >= 2 and numerals * 2 >= len(t.word):  # 十三五 for 十四五, 三代会 for 四代会
+        return Issue(f"数字 {t.word} 不在资料中", 0.3)
+    if _negative(t.word) and not _negative(window):
+        return Issue(f"“{t.word}” 与资料意思相反", 0.3)
+    other = _counterpart(claim, t.start, t.end, window) if len(t.word) >= 2 else ""
+    if other and _negative(other) and not _negative(t.word):
+        return Issue(f"“{t.word}” 与资料 “{other}” 意思相反", 0.3)
+    # A noun replaced by an unrelated source noun (农民工 for 新就业形态女性劳动者, 机电 for
+    # 马克思主义): synonyms usually share a character (职工/员工), different things do not.
+    if not (t.flag.startswith("n") or t.flag == "l") or t.flag == "vn" or len(t.word) < 2:
+        return None
+    if not other or _shares_char(t.word, other) or len(other) < 2:
+        return None
+    label = "名称" if t.flag.startswith(("nr", "ns", "nt", "nz")) else "词语"
+    return Issue(f"{label} {t.word} 与资料 {other} 不符", 0.4)
+
+
+def lexical_support(
+    claim: str, passages: list[Passage], region: Region, question: str
+) -> tuple[float, list[Issue]]:
+    """IDF-weighted share of the claim's content words (and figures) found in the evidence.
+
+    Credit per word: 1 in the aligned window, 0.75 elsewhere in the contexts, 0.6 in the
+    question only, else partial credit for its longest piece nearby. Missing words that are
+    entities, numerals, polarity words or substituted nouns also yield issues.
+
+    >>> from rag.judge.align import Passage
+    >>> p = Passage.build("全市新建职工书屋42个。")
+    >>> lexical_support("全市新建职工书屋42个", [p], (0, 0, 11), "")[0]
+    1.0
+    """
+    pi, s, e = region
+    window = passages[pi].text[max(0, s - 8) : e + 8] if pi >= 0 else ""
+    texts = [p.text for p in passages]
+    whole = passages[pi].text if pi >= 0 else ""
+    tokens = tokenize(claim)
+    figures = extract_figures(claim)
+    issues: list[Issue] = []
+    num = den = 0.0
+    for t in tokens:
+        if t.kind in ("function", "number") or any(f.start <= t.start < f.end for f in figures):
+            continue
+        w = max(t.weight, 0.8) if t.is_entity else t.weight
+        if t.word in window:
+            credit = 1.0
+        elif any(t.word in x for x in texts):
+            credit = 0.75
+        elif question and t.word in question:
+            credit = 0.6
+        else:
+            credit = _partial(t.word, window)
+            issue = None
+            if t.is_entity and len(t.word) >= 2:
+                issue = _missing_entity(claim, t.start, t.end, window, KIND_LABEL[t.kind], whole)
+            elif len(t.word) >= 3:
+                for sub in sub_words(t.word):
+                    if sub in LEVEL_WORDS and not any(sub in x for x in texts) and sub not in question:
+                        k = t.start + t.word.index(sub)
+                        issue = _missing_entity(claim, k, k + len(sub), window, "地名", whole)
+                        break
+            if issue is None:
+                issue = _missing_word(claim, t, window)
+            if issue is not None:
+                issues.append(issue)
+        num += w * credit
+        den += w
+    for f in figures:
+        fw = 1.0
+        if pi >= 0 and any(
+            same_value(f.value, g.value) and units_compatible(f.unit, g.unit) and s - 8 <= g.start < e + 8
+            for g in passages[pi].figures
+        ):
+            credit = 1.0
+        elif any(same_value(f.value, g.value) for p in passages for g in p.figures):
+            credit = 0.7
+        elif any(same_value(f.value, g.value) for g in extract_figures(question)):
+            credit = 0.6
+        else:
+            credit = 0.0
+        num += fw * credit
+        den += fw
+    return (num / den if den else 1.0), issues
