@@ -5,7 +5,9 @@
 >>> a.ask("2025年铜仁市发放了多少职工医疗互助金？").text   # doctest: +SKIP
 """
 
+from rag.assistant import Assistant
 from rag.records import Answer, Chunk, Citation, Document, Passage
 from rag.settings import Settings
+from rag.store import IndexFormatError
 
-__all__ = ["Answer", "Chunk", "Citation", "Document", "Passage", "Settings"]
+__all__ = ["Answer", "Assistant", "Chunk", "Citation", "Document", "IndexFormatError", "Passage", "Settings"]

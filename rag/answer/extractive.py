@@ -1,0 +1,1307 @@
+"""Offline extractive answers: the clauses of the retrieved passages that answer the question.
+
+No model is needed. The question is read for what it asks (a figure, a person, a name, a
+list, a comparison) and for its constraints (places, years); every passage is cut into
+sentences and clauses; windows of one to three adjacent clauses are scored by the
+question's content words they hold (weighted by rarity), the presence of the asked-for
+kind of answer, the passage's fit with the constraints and its retrieval rank. The best
+window per asked thing is quoted as written and marked with ``[n]``:
+
+>>> from rag.records import Passage
+>>> p = Passage("p1", "开展宣讲280余场。发放职工医疗互助金3234万元，惠及职工1.2万人次。", "a.txt",
+...             "铜仁市总工会2025年工作综述", (), 1.0, meta={"place": "铜仁市", "year": "2025"})
+>>> ExtractiveAnswerer().answer("2025年铜仁市发放了多少医疗互助金？", [p]).text
+'发放职工医疗互助金3234万元[1]。'
+
+``analyze`` exposes the scored windows; ``rag.answer.refusal`` reads them to decide
+whether the passages answer at all.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.answer.prompt import REFUSAL
+from rag.records import Answer, Citation, Passage
+from rag.settings import Settings
+
+__all__ = [
+    "Analysis",
+    "ExtractiveAnswerer",
+    "NeedResult",
+    "QuestionInfo",
+    "Window",
+    "analyze",
+    "clause_spans",
+    "comparison_queries",
+    "find_places",
+    "find_years",
+    "has_quantity",
+    "parse_question",
+    "place_stem",
+    "sentence_spans",
+    "without_constraints",
+]
+
+# --------------------------------------------------------------------------- lexicon
+
+# Words that ask rather than say: dropped from the question's content words.
+QUESTION_WORDS = frozenset(
+    """多少 几 几个 几名 几人 几项 几家 哪些 哪几 哪个 哪位 哪家 哪所 哪里 哪 什么 谁 叫 叫做 称为 是 是否 有 有没有 吗 呢 吧
+    啊 如何 怎样 怎么 分别 一共 共 总共 总计 合计 请问 请 具体 主要 都 了 的 地 得 着 过 和 与 及 以及 或 在 为 对 把 被 将 等
+    也 就 而 并 之 其 这 那 此 该 各 从 到 向 于 给 让 由 个 名 人 家 场 次 份 件 户 项 钱 年 月 日 号 多 少 达到 达 计 约 哪一
+    指 包括 包含 当中 其中 期间 以来 中 上 下 里 内 可以 能 能够 要 会 所 方面 情况 相关 有关 一下 呢 么 还 又 再 最""".split()
+)
+# Words too common in these reports to identify what is asked: they count at 0.3 weight
+# and never stand for the asked metric.
+_GENERIC = frozenset("工会 总工会 职工 全市 全省 全区 工作 开展 组织 通过 进行 活动 参加 举办 提供 服务 推动".split())
+
+# Provinces, municipalities and large cities: places a question may name that the corpus lacks.
+GAZETTEER = frozenset(
+    """北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 云南
+    陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门 石家庄 太原 沈阳 长春 哈尔滨 南京 杭州 合肥 福州 南昌 济南 郑州
+    武汉 长沙 广州 海口 成都 贵阳 昆明 西安 兰州 西宁 呼和浩特 南宁 拉萨 银川 乌鲁木齐 深圳 大连 青岛 宁波 厦门 苏州 无锡
+    佛山 东莞 温州 珠海 汕头 洛阳 徐州 烟台 唐山 包头 大同 桂林 三亚 遵义 六盘水 安顺 毕节 铜仁 凯里 都匀 兴义""".split()
+)
+_PLACE_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "新区", "地区", "省", "市", "区", "县", "州", "盟", "旗")
+_NOT_PLACE_START = tuple("全我本各该城省市区县地社园小街景乡镇村州其两三四五多此每某原在和与年这那单哪几什")
+_NOT_PLACES = frozenset(
+    "全国 中国 中华 国家 外地 本地 全区 全市 全省 城区 社区 园区 景区 新区 地区 辖区 片区 山区 开发区 管区".split()
+)
+
+_YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:\s*[-–—~至到]\s*((?:19|20)\d{2}))?\s*年")
+_ANY_YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_QUOTE_RE = re.compile(r"[“\"「『《]([^”\"」』》]{1,40})[”\"」』》]")
+
+# A figure with its unit: 3234万元, 2.59万人次, 85%, 280余场, 两批次.
+_UNITS = (
+    "人次|场次|批次|万元|亿元|平方米|公里|小时|个月|余人|元|人|名|个|家|场|次|份|件|户|项|支|所|座|套|批|条|位|台|处|期|天|篇|部|本|册|"
+    "节|届|倍|亩|吨|岗|辆|间|门|类|种|组|队|对|张|幅|首|轮|期|单|笔|块|栋|点|站|室|团|班|课|堂|万|亿"
+)
+_QTY_RE = re.compile(
+    r"(?<![\d.第])(?:\d+(?:[.,]\d+)*\s*(?:[余多]?\s*[万亿千百]*\s*[余多]?\s*(?:" + _UNITS + r")|[%％‰])"
+    r"|[两三四五六七八九十][十百千万]?(?:" + _UNITS + r"))"
+)
+_UNIT_OF_QUESTION = re.compile(
+    r"(?:多少|几)\s*(钱|元|人次|场次|个|名|人|家|场|次|份|件|户|项|支|所|座|套|批|条|位|台|处|天|种|类)"
+)
+_UNIT_EQUIV = {"人": "人名", "名": "人名位", "钱": "元", "元": "元", "个": "个", "场": "场", "次": "次"}
+
+_TERMINATORS = "。！？!?"
+_CLAUSE_SEPS = "，,；;：:"
+_OPENERS = "“「『《（(【〔"
+_CLOSERS = "”」』》）)】〕"
+_SPACE_RE = re.compile(r"\s+")
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+
+# Characters found in most sentences of a trade-union report: no evidence of a paraphrase.
+_COMMON_CHARS = frozenset(
+    "工会职的了是在和与及全市省区县年月日人个名家等一二三四五六七八九十有为对把被将中上下大小多少开展"
+)
+CHAR_CREDIT = 0.25
+
+_jieba_lock = threading.Lock()
+_jieba_ready = False
+
+
+def _jieba() -> Any:
+    """jieba, initialised once and quietly."""
+    global _jieba_ready
+    import jieba
+
+    if not _jieba_ready:
+        with _jieba_lock:
+            if not _jieba_ready:
+                import logging
+
+                jieba.setLogLevel(logging.WARNING)
+                jieba.initialize()
+                _jieba_ready = True
+    return jieba
+
+
+def _fold(text: str) -> str:
+    """Full-width ASCII to half-width, same length: "３２３４" -> "3234"."""
+    return text.translate(_FULLWIDTH)
+
+
+def _is_cjk(c: str) -> bool:
+    return "\u4e00" <= c <= "\u9fff"
+
+
+# --------------------------------------------------------------------------- splitting
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of ``text``; a long line broken mid-sentence is joined to the next.
+
+    >>> t = "凯里市总工会协调住" * 8 + "\\n\\n　　建部门提供20套公租房。短标题\\n正文。"
+    >>> [t[a:b][-8:] for a, b in sentence_spans(t)]
+    ['供20套公租房。', '短标题', '正文。']
+    """
+    spans: list[tuple[int, int]] = []
+    n = len(text)
+    start = i = 0
+    line_start = 0
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line = text[line_start:i].strip()
+            j = i
+            while j < n and text[j].isspace():
+                j += 1
+            cont = len(line) >= 60 and line[-1] not in _TERMINATORS + _CLOSERS + "；;：:" and j < n and _is_cjk(text[j])
+            if cont:
+                i = j
+                line_start = j
+                continue
+            if text[start:i].strip():
+                spans.append((start, i))
+            start = line_start = i = j
+            continue
+        if c in _TERMINATORS:
+            j = i + 1
+            while j < n and (text[j] in _TERMINATORS or text[j] in _CLOSERS):
+                j += 1
+            if text[start:j].strip():
+                spans.append((start, j))
+            i = start = j
+            continue
+        i += 1
+    if text[start:].strip():
+        spans.append((start, n))
+    out = []
+    for a, b in spans:
+        seg = text[a:b]
+        lead = len(seg) - len(seg.lstrip())
+        trail = len(seg) - len(seg.rstrip())
+        if b - trail > a + lead:
+            out.append((a + lead, b - trail))
+    return out
+
+
+def clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clause spans of ``text[start:end]``, split at ，；： outside quotes and brackets.
+
+    >>> t = "联合人社部门开展行动，指导企业签订“合同，协议”68份。"
+    >>> [t[a:b] for a, b in clause_spans(t, 0, len(t))]
+    ['联合人社部门开展行动，', '指导企业签订“合同，协议”68份。']
+    """
+    out: list[tuple[int, int]] = []
+    depth = 0
+    a = start
+    for i in range(start, end):
+        c = text[i]
+        if c in _OPENERS:
+            depth += 1
+        elif c in _CLOSERS:
+            depth = max(0, depth - 1)
+        elif c in _CLAUSE_SEPS and depth == 0 and i + 1 < end:
+            if text[a : i + 1].strip():
+                out.append((a, i + 1))
+            a = i + 1
+    if text[a:end].strip():
+        out.append((a, end))
+    return out
+
+
+def has_quantity(text: str) -> bool:
+    """Whether ``text`` states a figure with a unit (years and ordinals do not count).
+
+    >>> has_quantity("发放互助金3234万元"), has_quantity("2025年第三届大会"), has_quantity("建制率达85%")
+    (True, False, True)
+    """
+    return _QTY_RE.search(_fold(text)) is not None
+
+
+# --------------------------------------------------------------------------- the question
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A place or year named in the question, with the forms to look for in passages."""
+
+    kind: str  # "place" | "year"
+    text: str
+    start: int
+    end: int
+    forms: tuple[str, ...]  # place: stem and full name; year: the years covered
+
+
+@dataclass(frozen=True)
+class Term:
+    """A content word of the question: ``parts`` give partial credit when it is not found whole."""
+
+    text: str
+    parts: tuple[str, ...] = ()
+    numeric: bool = False
+    quoted: bool = False  # written in “” or 《》 in the question: a name to find as written
+
+
+@dataclass
+class Need:
+    """One thing the question asks: a part ("…多少场？服务了多少人？") or one side of a comparison."""
+
+    text: str
+    label: str  # side label shown before the answer piece ("2024年", "济南"), or ""
+    terms: list[Term]
+    mentions: list[Mention]  # constraints a passage must meet for this need
+    unit: str = ""
+    metric: list[str] = field(default_factory=list)  # the words naming what is counted or named
+    metric_explicit: bool = False  # metric words came after 多少/几 (not all the need's words)
+
+
+@dataclass
+class QuestionInfo:
+    """What a question asks and about what: ``kind`` is number/person/entity/name/list/other."""
+
+    question: str
+    kind: str
+    needs: list[Need]
+    mentions: list[Mention]
+    comparison: bool = False
+    list_count: int = 0
+    context_terms: list[Term] = field(default_factory=list)
+
+
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def question_kind(question: str) -> tuple[str, int]:
+    """The kind of answer ``question`` wants, and the number of list items when it says.
+
+    >>> question_kind("“四心行动”指哪四心？"), question_kind("发放了多少互助金？"), question_kind("哪位职工当选代表？")
+    (('list', 4), ('number', 0), ('person', 0))
+    """
+    q = question
+    m = re.search(r"哪([一二两三四五六七八九十])(?!届|批|年|月|天)", q)
+    if m and m.group(1) != "一":
+        return "list", _CN_DIGITS[m.group(1)]
+    if re.search(r"哪些|哪几|包括什么|包含什么|有什么举措|有哪|都有什么|指的是什么|是哪几", q):
+        return "list", 0
+    if re.search(r"谁|哪位|哪名|哪个人|什么人|姓名|叫什么名字", q):
+        return "person", 0
+    if re.search(
+        r"多少|几[个名人家场次项份件户批位种类天所支条座套年]?|多大|多高|多长|比例|占比|百分之", q
+    ) and not re.search(r"几乎", q):
+        return "number", 0
+    if re.search(r"哪个|哪家|哪所|哪一|哪座|哪里|什么单位|什么地方|什么企业", q):
+        return "entity", 0
+    if re.search(r"叫什么|什么|称为|名称|何种", q):
+        return "name", 0
+    return "other", 0
+
+
+def place_stem(name: str) -> str:
+    """A place name without its administrative suffix.
+
+    >>> place_stem("铜仁市"), place_stem("滨海新区"), place_stem("西藏自治区"), place_stem("湖南省")
+    ('铜仁', '滨海', '西藏', '湖南')
+    """
+    for suf in _PLACE_SUFFIXES:
+        if name.endswith(suf) and len(name) - len(suf) >= 2:
+            return name[: -len(suf)]
+    return name
+
+
+def _place_lexicon(known_places: Iterable[str]) -> dict[str, str]:
+    """stem -> canonical name, for the gazetteer and the corpus' own places."""
+    lex = {g: g for g in GAZETTEER}
+    for p in known_places:
+        p = p.strip()
+        if not p or p in _NOT_PLACES:
+            continue
+        stem = place_stem(p)
+        if len(stem) >= 2 and stem not in _NOT_PLACES:
+            lex[stem] = p
+    return lex
+
+
+def find_places(question: str, known_places: Iterable[str] = ()) -> list[Mention]:
+    """Places named in ``question``: known ones (gazetteer, corpus) and any word ending in 市/省/区/县/州.
+
+    >>> [m.text for m in find_places("重庆南川区总工会2024年新建了多少家基层工会？")]
+    ['重庆', '南川区']
+    >>> [m.text for m in find_places("全市各级工会在省级层面", ["铜仁市"])]
+    []
+    """
+    q = _fold(question)
+    lex = _place_lexicon(known_places)
+    found: list[tuple[int, int]] = []
+    taken = [False] * len(q)
+
+    def add(a: int, b: int) -> None:
+        if any(taken[a:b]):
+            return
+        found.append((a, b))
+        for k in range(a, b):
+            taken[k] = True
+
+    # Known stems, longest first, optionally followed by an administrative suffix.
+    for stem in sorted(lex, key=len, reverse=True):
+        for m in re.finditer(re.escape(stem), q):
+            a, b = m.start(), m.end()
+            for suf in _PLACE_SUFFIXES:
+                if q.startswith(suf, b) and not q.startswith(suf + "级", b):
+                    b += len(suf)
+                    break
+            add(a, b)
+    # Unknown words ending with a suffix: jieba words, or a word followed by a suffix word.
+    jb = _jieba()
+    pos = 0
+    words = jb.lcut(q, HMM=True)
+    for i, w in enumerate(words):
+        a, b = pos, pos + len(w)
+        pos = b
+        if not all(_is_cjk(c) for c in w):
+            continue
+        cand: tuple[int, int] | None = None
+        if len(w) >= 3 and w.endswith(("省", "市", "县", "州", "区")) and not w.startswith(_NOT_PLACE_START):
+            cand = (a, b)
+        elif (
+            len(w) >= 2
+            and i + 1 < len(words)
+            and words[i + 1] in ("省", "市", "县", "区", "州", "自治区", "新区")
+            and not w.startswith(_NOT_PLACE_START)
+            and not q.startswith(words[i + 1] + "级", b)
+        ):
+            cand = (a, b + len(words[i + 1]))
+        if cand and q[cand[0] : cand[1]] not in _NOT_PLACES:
+            add(*cand)
+    out = []
+    spans = sorted(found)
+    for i, (a, b) in enumerate(spans):
+        name = question[a:b]
+        if re.search(r"哪|几|什么", name):
+            continue
+        stem = place_stem(name)
+        forms = tuple(dict.fromkeys(f for f in (stem, name, lex.get(stem, "")) if f))
+        # "天津滨海新区", "重庆南川区": the first names where the second is; the second is the constraint.
+        qualifier = i + 1 < len(spans) and spans[i + 1][0] == b
+        out.append(Mention("qualifier" if qualifier else "place", name, a, b, forms))
+    return out
+
+
+def find_years(question: str) -> list[Mention]:
+    """Years named in ``question`` ("2024年", "2021-2025年").
+
+    >>> [(m.text, m.forms) for m in find_years("2024年和2025年分别有多少场？")]
+    [('2024年', ('2024',)), ('2025年', ('2025',))]
+    """
+    out = []
+    for m in _YEAR_RE.finditer(_fold(question)):
+        y1 = int(m.group(1))
+        y2 = int(m.group(2)) if m.group(2) else y1
+        forms = tuple(str(y) for y in range(y1, y2 + 1)) if 0 <= y2 - y1 <= 10 else (str(y1),)
+        out.append(Mention("year", question[m.start() : m.end()], m.start(), m.end(), forms))
+    return out
+
+
+def _glue(words: list[str], vocab: str) -> list[str]:
+    """Join a lone character to its neighbour when the passages write them together.
+
+    >>> _glue(["参加", "疗", "休养"], "组织职工疗休养")
+    ['参加', '疗休养']
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        if len(w) == 1 and _is_cjk(w) and w not in QUESTION_WORDS:
+            nxt = words[i + 1] if i + 1 < len(words) else ""
+            if nxt and nxt not in QUESTION_WORDS and all(_is_cjk(c) for c in nxt) and w + nxt in vocab:
+                out.append(w + nxt)
+                i += 2
+                continue
+            if out and out[-1] not in QUESTION_WORDS and all(_is_cjk(c) for c in out[-1]) and out[-1] + w in vocab:
+                out[-1] += w
+                i += 1
+                continue
+        out.append(w)
+        i += 1
+    return out
+
+
+def _terms(text: str, drop: Sequence[Mention], offset: int = 0, vocab: str = "") -> list[Term]:
+    """Content words of ``text`` minus question words, places and years.
+
+    With ``vocab`` (the passages' text), a character jieba leaves alone is joined to its
+    neighbour when the passages write them together (疗 + 休养 -> 疗休养).
+    """
+    jb = _jieba()
+    t = _fold(text)
+    masked = list(t)
+    for m in drop:
+        for k in range(max(0, m.start - offset), min(len(t), m.end - offset)):
+            masked[k] = " "
+    t = "".join(masked)
+    terms: list[Term] = []
+    seen: set[str] = set()
+    # Quoted names stay whole; their pieces give partial credit.
+    for q in _QUOTE_RE.finditer(t):
+        inner = q.group(1).strip()
+        if len(inner) >= 2 and inner not in seen:
+            pieces = tuple(w for w in jb.lcut(inner) if len(w) >= 2 and w not in QUESTION_WORDS)
+            terms.append(Term(inner, pieces if len(pieces) > 1 else (), quoted=True))
+            seen.add(inner)
+        t = t[: q.start()] + " " * (q.end() - q.start()) + t[q.end() :]
+    words = [w.strip() for w in jb.lcut(t, HMM=True)]
+    if vocab:
+        words = _glue(words, vocab)
+    for w in words:
+        if not w or w in seen or w in QUESTION_WORDS or re.search(r"哪|几|什么|多少", w):
+            continue
+        if re.fullmatch(r"\d+(?:\.\d+)?", w):
+            terms.append(Term(w, numeric=True))
+            seen.add(w)
+            continue
+        if len(w) < 2 or not any(_is_cjk(c) for c in w):
+            continue
+        parts: tuple[str, ...] = ()
+        if len(w) >= 3:
+            sub = [s for s in jb.cut_for_search(w) if len(s) >= 2 and s != w]
+            parts = tuple(dict.fromkeys(sub)) or tuple(w[i : i + 2] for i in range(0, len(w) - 1, 2))
+        terms.append(Term(w, parts))
+        seen.add(w)
+    return terms
+
+
+_Q_MARK = re.compile(r"多少|几|哪|什么|谁|吗|是否|如何|怎样|怎么")
+
+
+def _split_parts(question: str) -> list[tuple[int, int]]:
+    """Spans of the separately asked parts: "办了多少场？服务了多少劳动者？" has two."""
+    pieces: list[tuple[int, int]] = []
+    a = 0
+    for m in re.finditer(r"[？?；;]|[，,](?=[^，,？?]*(?:多少|几|哪|什么|谁))", question):
+        pieces.append((a, m.start()))
+        a = m.end()
+    pieces.append((a, len(question)))
+    pieces = [(x, y) for x, y in pieces if question[x:y].strip()]
+    merged: list[tuple[int, int]] = []
+    pending: int | None = None
+    for x, y in pieces:
+        if pending is not None:
+            x = pending
+            pending = None
+        if _Q_MARK.search(question[x:y]):
+            merged.append((x, y))
+        else:
+            pending = x
+    if pending is not None:
+        if merged:
+            merged[-1] = (merged[-1][0], len(question))
+        else:
+            merged.append((pending, len(question)))
+    return merged or [(0, len(question))]
+
+
+_CONNECTOR_RE = re.compile(r"^\s*(?:年|市|省|区|县)?\s*(?:和|与|及|以及|、|跟|同|还有|/)\s*$")
+
+
+def _comparison(
+    question: str, mentions: list[Mention]
+) -> tuple[str, list[list[Mention]], list[tuple[int, int]]] | None:
+    """Sides of a comparison ("2024年和2025年分别…", "济南和许昌…"): (kind, side mentions, side spans)."""
+    for kind in ("place", "year"):
+        ms = [m for m in mentions if m.kind == kind]
+        distinct = list({m.forms: m for m in ms}.values())
+        if len(distinct) < 2:
+            continue
+        ms = sorted(distinct, key=lambda m: m.start)
+        between = [question[ms[i].end : ms[i + 1].start] for i in range(len(ms) - 1)]
+        tight = all(_CONNECTOR_RE.match(b) for b in between)
+        joined = all(re.search(r"和|与|及|、|，|/", b) for b in between)
+        if not (tight or ("分别" in question and joined)):
+            continue
+        if tight:
+            return kind, [[m] for m in ms], [(0, len(question))] * len(ms)
+        spans: list[tuple[int, int]] = []
+        a = 0
+        for i in range(len(ms) - 1):
+            seg = question[ms[i].end : ms[i + 1].start]
+            cut = max(seg.rfind(c) for c in ("和", "与", "及", "、", "，"))
+            b = ms[i].end + cut
+            spans.append((a, b))
+            a = b + 1
+        spans.append((a, len(question)))
+        return kind, [[m] for m in ms], spans
+    return None
+
+
+def parse_question(question: str, known_places: Iterable[str] = (), vocab: str = "") -> QuestionInfo:
+    """Read ``question``: its kind, its places and years, and the needs (parts or comparison sides).
+
+    ``vocab`` is the passages' text, used to keep words jieba splits whole (see ``_glue``).
+
+    >>> info = parse_question("济南和许昌的建制率分别保持在多少？", known_places=["许昌市"])
+    >>> info.kind, info.comparison, [n.label for n in info.needs]
+    ('number', True, ['济南', '许昌'])
+    """
+    kind, count = question_kind(question)
+    named = sorted(find_places(question, known_places) + find_years(question), key=lambda m: m.start)
+    mentions = [m for m in named if m.kind != "qualifier"]
+    comp = _comparison(question, mentions)
+    needs: list[Need] = []
+    if comp is not None:
+        side_kind, sides, spans = comp
+        tight = len(set(spans)) == 1
+        for side, (a, b) in zip(sides, spans, strict=True):
+            if tight:
+                others = [m for m in mentions if m.kind != side_kind]
+                terms = _terms(question, named, vocab=vocab)
+                cons = [*side, *others]
+            else:
+                cons = [m for m in mentions if a <= m.start < b]
+                terms = _terms(question[a:b], [m for m in named if a <= m.start < b], offset=a, vocab=vocab)
+            unit = _question_unit(question[a:b]) or _question_unit(question)
+            needs.append(Need(question[a:b], side[0].text, terms, cons, unit))
+        info = QuestionInfo(question, kind, needs, mentions, True, count)
+    else:
+        for a, b in _split_parts(question):
+            terms = _terms(question[a:b], [m for m in named if a <= m.start < b], offset=a, vocab=vocab)
+            needs.append(Need(question[a:b], "", terms, list(mentions), _question_unit(question[a:b])))
+        info = QuestionInfo(question, kind, needs, mentions, False, count)
+    for n in needs:
+        n.metric, n.metric_explicit = _metric_terms(n)
+    all_terms: dict[str, Term] = {}
+    for n in needs:
+        for t in n.terms:
+            all_terms.setdefault(t.text, t)
+    info.context_terms = list(all_terms.values())
+    return info
+
+
+_METRIC_RE = re.compile(
+    r"(?:多少|几)(?:钱|元|人次|场次|个|名|人|家|场|次|份|件|户|项|位|种|类|批|条|所|支|座|套)?(.*)$"
+)
+
+
+def _metric_terms(need: Need) -> tuple[list[str], bool]:
+    """The words for what a need counts, and whether they were explicit.
+
+    Taken after 多少/几 and its unit ("签订了多少份综合集体合同" -> 综合, 集体合同, explicit);
+    all the need's words when nothing follows.
+    """
+    text = _fold(need.text)
+    m = _METRIC_RE.search(text)
+    tail = m.group(1) if m else ""
+    picked = [t.text for t in need.terms if t.text in tail and t.text not in _GENERIC]
+    if picked:
+        return picked, True
+    # "…的新就业形态劳动者会员有多少人": the noun phrase before 有/是多少, after its last 的.
+    m = re.search(r"([^，,；;？?]*?)(?:一共|总共|共|合计|累计)?(?:有|是|为|达到?|约)?(?:多少|几)", text)
+    head = m.group(1) if m else ""
+    pieces = head.split("的")
+    for k in range(len(pieces) - 1, -1, -1):
+        phrase = "的".join(pieces[k:])
+        picked = [t.text for t in need.terms if t.text in phrase and t.text not in _GENERIC]
+        if len(picked) >= 2:
+            return picked, True
+    return [t.text for t in need.terms if t.text not in _GENERIC] or [t.text for t in need.terms], False
+
+
+def _question_unit(text: str) -> str:
+    m = _UNIT_OF_QUESTION.search(text)
+    if m:
+        return m.group(1)
+    if re.search(r"率|比例|占比|百分", text):
+        return "%"
+    return ""
+
+
+# --------------------------------------------------------------------------- passages
+
+
+@dataclass
+class _Sentence:
+    start: int
+    end: int
+    clauses: list[tuple[int, int]]
+
+
+@dataclass
+class _PassageView:
+    """A passage cut into sentences and clauses, with folded text for matching."""
+
+    rank: int
+    passage: Passage
+    folded: str
+    about: str  # title, heading path and meta values: what the passage is about
+    sentences: list[_Sentence]
+    contrast: bool = False  # retrieved without the question's places: read, never quoted
+
+
+def _view(rank: int, p: Passage, contrast: bool = False) -> _PassageView:
+    folded = _fold(p.text)
+    sents = [_Sentence(a, b, clause_spans(p.text, a, b)) for a, b in sentence_spans(p.text)]
+    about = _fold(" ".join([p.title, *p.heading_path, *(str(v) for v in (p.meta or {}).values())]))
+    return _PassageView(rank, p, folded, about, sents, contrast)
+
+
+@dataclass
+class Window:
+    """Adjacent clauses of one sentence, scored for one need."""
+
+    view: _PassageView
+    sent: int
+    first: int  # clause indices, inclusive
+    last: int
+    start: int  # character span in the passage text
+    end: int
+    rel: float  # weighted share of the need's content words found (0..1)
+    fit: float  # how well the passage fits the need's places and years (0..1)
+    typed: bool  # holds the kind of answer asked (a figure, a name ...)
+    score: float
+    figure_missing: bool = False  # its best-matching item is a figure list entry without a figure
+    metric: float = 0.0  # weighted share of the need's metric words inside the window
+
+    @property
+    def passage(self) -> Passage:
+        return self.view.passage
+
+    @property
+    def text(self) -> str:
+        return self.view.passage.text[self.start : self.end]
+
+
+@dataclass
+class NeedResult:
+    """The windows found for one need: the best overall and the best that meets the constraints."""
+
+    need: Need
+    best: Window | None  # best window, constraints counted in the score
+    best_rel_any: float  # best content-word share anywhere, constraints ignored
+    best_rel_fit: float  # best content-word share in passages meeting the constraints
+    best_rel_typed_fit: float  # the same among windows holding the asked kind of answer
+    unmet: list[Mention]  # constraints no passage meets
+    figure_missing: bool  # the best-matching item names the metric but gives no figure
+    ranked: list[Window] = field(default_factory=list)
+    metric_fit: float = 0.0  # share of the metric words in the text meeting the constraints
+    metric_other: float = 0.0  # the same in one sentence (with a figure, for 多少) about another place or year
+    window_metric_fit: float = 0.0  # best share of the metric words inside one window meeting them
+    window_metric_typed: float = 0.0  # the same among windows holding the asked kind of answer
+    quoted_missing: list[Term] = field(default_factory=list)  # quoted names no fitting passage has
+
+
+@dataclass
+class Analysis:
+    """Everything ``ExtractiveAnswerer`` and the refusal check need about one question."""
+
+    info: QuestionInfo
+    passages: tuple[Passage, ...]
+    needs: list[NeedResult]
+
+
+def _weights(terms: Sequence[Term], views: Sequence[_PassageView]) -> dict[str, float]:
+    """Rarity weight of each term over the passages' sentences (BM25 idf, floor 0.1)."""
+    sents = [v.folded[s.start : s.end] for v in views for s in v.sentences]
+    n = max(1, len(sents))
+    out = {}
+    for t in terms:
+        df = sum(1 for s in sents if t.text in s)
+        w = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        if t.text in _GENERIC:
+            w *= 0.3
+        if t.numeric:
+            w *= 1.5
+        out[t.text] = max(0.1, w)
+    return out
+
+
+def _found(term: Term, text: str, chars: bool = True) -> float:
+    """1 if ``term`` is in ``text``, a share of its parts (or of its characters) otherwise."""
+    if term.numeric:
+        return 1.0 if re.search(rf"(?<![\d.]){re.escape(term.text)}(?![\d])", text) else 0.0
+    if term.text in text:
+        return 1.0
+    part = 0.7 * sum(1 for p in term.parts if p in text) / len(term.parts) if term.parts else 0.0
+    if not chars:
+        return part
+    # A paraphrase shares characters (供电 / 电力): a little credit for each one.
+    keys = [c for c in term.text if c not in _COMMON_CHARS]
+    char = CHAR_CREDIT * sum(1 for c in keys if c in text) / len(keys) if keys else 0.0
+    return max(part, char)
+
+
+def _place_ok(m: Mention, v: _PassageView, near: str) -> bool:
+    return any(f in v.about or f in near for f in m.forms)
+
+
+def _year_fit(m: Mention, v: _PassageView, near: str) -> float:
+    """1 when the passage is about that year, 0.6 when it mentions it, 0 when it is about another year."""
+    p = v.passage
+    meta_year = str((p.meta or {}).get("year", ""))
+    years = set(_ANY_YEAR_RE.findall(meta_year))
+    if len(years) == 2:
+        lo, hi = sorted(int(y) for y in years)
+        years = {str(y) for y in range(lo, hi + 1)}
+    title_years = set(_ANY_YEAR_RE.findall(_fold(p.title)))
+    if any(f in near for f in m.forms):
+        return 1.0
+    if any(f in years or f in title_years for f in m.forms):
+        return 1.0
+    if any(f in v.folded for f in m.forms):
+        return 0.6
+    if title_years or (len(years) > 1 and not any(f in years for f in m.forms)):
+        return 0.0  # an annual report of another year, or a review of other years
+    if years and all(int(f) > max(int(y) for y in years) for f in m.forms):
+        return 0.0  # a document of 2023 cannot report on 2025
+    return 0.5  # nothing says which years the passage covers (a multi-year review)
+
+
+def _fit(need: Need, v: _PassageView, near: str) -> float:
+    f = 1.0
+    for m in need.mentions:
+        if m.kind == "place":
+            f *= 1.0 if _place_ok(m, v, near) else 0.0
+        else:
+            f *= _year_fit(m, v, near)
+    return f
+
+
+_NAME_SUFFIX_RE = re.compile(
+    r"[\u4e00-\u9fff“”\d]{2,14}?(?:局|公司|集团|工作室|总工会|工会|厂|站|中心|学校|医院|协会|部门|项目|班组|车间|基地|大学|学院|银行|委员会)"
+)
+
+
+def _typed(kind: str, text: str, question: str) -> bool:
+    """Whether ``text`` holds the kind of answer asked."""
+    if kind == "number":
+        return has_quantity(text)
+    if kind in ("name", "entity"):
+        for m in _QUOTE_RE.finditer(text):
+            inner = m.group(1)
+            if inner not in question and len(inner) >= 2:
+                return True
+        if re.search(r"哪里|什么地方|在哪", question) and any(
+            m.text not in question for m in find_places(text) if m.kind == "place"
+        ):
+            return True
+        if kind == "entity" or "单位" in question:
+            head = _entity_head(question)
+            names = (
+                re.finditer(r"[\u4e00-\u9fff\d]{2,12}?" + re.escape(head), text)
+                if head and head not in ("单位", "部门", "地方", "企业", "组织")
+                else _NAME_SUFFIX_RE.finditer(text)
+            )
+            for m in names:
+                name = m.group(0).strip("“”")
+                if len(name) > len(head) + 1 and name not in question and name[:2] not in question:
+                    return True
+        return False
+    if kind == "person":
+        return any(_has_person(c, question) for c in re.split(r"[，,；;：:]", text) if c)
+    if kind == "list":
+        return text.count("、") >= 1 or len(re.findall(r"[一二三四五六七八九十]是", text)) >= 2
+    return True
+
+
+def _entity_head(question: str) -> str:
+    """The noun after 哪个/哪家: "哪个项目入选" -> "项目".
+
+    >>> _entity_head("贵州哪个市总工会协调住建部门"), _entity_head("大庆市总工会哪个项目入选了")
+    ('市总工会', '项目')
+    """
+    m = re.search(r"哪(?:一个|一家|一所|一|个|家|所|座|位)", question)
+    if not m:
+        return ""
+    rest = question[m.end() :]
+    words = _jieba().lcut(rest[:12])
+    if not words:
+        return ""
+    head = words[0]
+    if head in ("市", "省", "区", "县") and len(words) > 1 and words[1] in ("总工会", "工会"):
+        head += words[1]
+    return head if all(_is_cjk(c) for c in head) else ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _has_person(text: str, question: str) -> bool:
+    """Whether ``text`` names a person (jieba's nr tags) the question does not name."""
+    import jieba.posseg as pseg
+
+    _jieba()
+    for w, flag in pseg.lcut(text):
+        if flag in ("nr", "nrfg", "nrt") and 2 <= len(w) <= 4 and w not in question and w not in GAZETTEER:
+            return True
+    return False
+
+
+def _list_items(text: str) -> int:
+    """How many items ``text`` enumerates: 、-separated pieces or 一是/二是 clauses."""
+    return max(text.count("、") + 1 if "、" in text else 0, len(re.findall(r"[一二三四五六七八九十]是", text)))
+
+
+def _figure_missing(clause: str, terms: Sequence[Term], weights: dict[str, float]) -> bool:
+    """A list of figures ("A 12个、B 34个") whose item that best matches the question has no figure."""
+    segs = [s for s in re.split(r"、", clause) if s.strip()]
+    if len(segs) < 2:
+        return False
+    with_fig = [has_quantity(s) for s in segs]
+    if sum(with_fig) < 2:
+        return False
+    scores = [sum(weights.get(t.text, 0) * _found(t, _fold(s)) for t in terms) for s in segs]
+    best = max(range(len(segs)), key=lambda i: scores[i])
+    return scores[best] > 0 and not with_fig[best]
+
+
+_MAX_WINDOW = 3
+
+
+def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], weights: dict[str, float]) -> NeedResult:
+    """Every window of up to three clauses, scored for ``need``."""
+    own = need.terms
+    own_names = {t.text for t in own}
+    ctx = [t for t in info.context_terms if t.text not in own_names]
+    w_own = sum(weights[t.text] for t in own) or 1.0
+    w_ctx = sum(weights[t.text] for t in ctx) or 1.0
+    windows: list[Window] = []
+    best_any = best_fit = best_typed_fit = 0.0
+    met = {id(m): False for m in need.mentions}
+    metric = [t for t in (*own, *ctx) if t.text in need.metric]
+    w_metric = sum(weights[t.text] for t in metric) or 1.0
+    metric_fit = metric_other = 0.0
+    mcov_fit = mcov_typed = mcov_missing = 0.0
+    quoted = [t for t in own if t.quoted]
+    quoted_found = {t.text: 0.0 for t in quoted}
+    for v in views:
+        about = v.about
+        fit_text: list[str] = [about]
+        for si, s in enumerate(v.sentences):
+            sent_text = v.folded[s.start : s.end]
+            prev = v.folded[v.sentences[si - 1].start : v.sentences[si - 1].end] if si > 0 else ""
+            near = prev + sent_text
+            fit = _fit(need, v, near)
+            if fit > 0:
+                fit_text.append(sent_text)
+            elif info.kind != "number" or has_quantity(sent_text):
+                # Another place or year reports the asked thing here (with a figure when one is asked).
+                metric_other = max(metric_other, _coverage(metric, about + sent_text, weights) / w_metric)
+            if v.contrast:
+                continue
+            for m in need.mentions:
+                if (m.kind == "place" and _place_ok(m, v, near)) or (m.kind == "year" and _year_fit(m, v, near) > 0):
+                    met[id(m)] = True
+            clause_found = []
+            clause_metric: list[dict[str, float]] = []
+            clause_missing = []
+            for a, b in s.clauses:
+                ct = v.folded[a:b]
+                clause_found.append({t.text: _found(t, ct) for t in (*own, *ctx)})
+                clause_metric.append({t.text: _found(t, ct, chars=False) for t in metric})
+                clause_missing.append(info.kind == "number" and _figure_missing(ct, own, weights))
+            # Words found outside the window but in the sentence, the sentence before or the title.
+            back = {}
+            for t in (*own, *ctx):
+                if _found(t, about) >= 1.0:
+                    back[t.text] = 0.5
+                elif _found(t, sent_text) >= 1.0:
+                    back[t.text] = 0.4
+                elif _found(t, prev) >= 1.0:
+                    back[t.text] = 0.3
+                else:
+                    back[t.text] = 0.0
+            nc = len(s.clauses)
+            chain = _enum_chain(v, si) if info.kind == "list" else 0
+            for i in range(nc):
+                for j in range(i, min(nc, i + _MAX_WINDOW)):
+                    found = {
+                        t.text: max(max(clause_found[k][t.text] for k in range(i, j + 1)), back[t.text])
+                        for t in (*own, *ctx)
+                    }
+                    rel = sum(weights[t.text] * found[t.text] for t in own) / w_own
+                    rel_ctx = sum(weights[t.text] * found[t.text] for t in ctx) / w_ctx if ctx else 0.0
+                    a, b = s.clauses[i][0], s.clauses[j][1]
+                    text = v.passage.text[a:b]
+                    # The clause that matches best decides whether a figure is missing.
+                    clause_rel = [sum(weights[t.text] * clause_found[k][t.text] for t in own) for k in range(i, j + 1)]
+                    top = i + max(range(len(clause_rel)), key=lambda k: clause_rel[k])
+                    missing = clause_missing[top]
+                    typed = _typed(info.kind, text, info.question) and not missing
+                    items = _list_items(text) if info.kind == "list" else 0
+                    if info.kind == "list" and i == 0 and chain > items:
+                        typed, items = True, chain  # "一是…。二是…。" opens here
+                    if info.kind == "list" and typed and info.list_count:
+                        typed = items >= min(info.list_count, 3)
+                    tf = 1.0 if typed else (0.3 if info.kind in ("number", "person") else 0.55)
+                    if typed and need.unit and info.kind == "number" and _unit_match(need.unit, text):
+                        tf *= 1.15
+                    if info.kind == "list" and typed:
+                        tf *= 1.0 + 0.05 * min(items, 6)
+                    length = 1.0 - 0.08 * (j - i) - (0.1 if b - a > 160 else 0.0)
+                    rank = 1.0 - 0.03 * min(v.rank, 10)
+                    score = (rel + 0.15 * rel_ctx) * tf * (0.15 + 0.85 * fit) * length * rank
+                    mcov = (
+                        sum(weights[t.text] * max(clause_metric[k][t.text] for k in range(i, j + 1)) for t in metric)
+                        / w_metric
+                    )
+                    windows.append(Window(v, si, i, j, a, b, rel, fit, typed, score, missing, mcov))
+                    best_any = max(best_any, rel)
+                    if fit > 0:
+                        best_fit = max(best_fit, rel)
+                        mcov_fit = max(mcov_fit, mcov)
+                        if typed:
+                            best_typed_fit = max(best_typed_fit, rel)
+                            mcov_typed = max(mcov_typed, mcov)
+                        if missing:
+                            mcov_missing = max(mcov_missing, mcov)
+        if len(fit_text) > 1:
+            joined = "".join(fit_text)
+            metric_fit = max(metric_fit, _coverage(metric, joined, weights) / w_metric)
+            for t in quoted:
+                quoted_found[t.text] = max(quoted_found[t.text], _found(t, joined, chars=False))
+    windows.sort(key=lambda w: w.score, reverse=True)
+    unmet = [m for m in need.mentions if not met[id(m)]]
+    fit_windows = [w for w in windows if w.fit > 0]
+    top_rel = max(fit_windows, key=lambda w: (w.rel, -w.last + w.first), default=None)
+    # A figure list names the asked metric in full but gives it no figure, while the
+    # clauses with figures name it clearly less ("推荐省级以上劳模…名、奖状53个").
+    figure_missing = bool(top_rel and top_rel.figure_missing and top_rel.rel > best_typed_fit * 1.25) or (
+        mcov_missing >= 0.8 and mcov_typed < 0.8 * mcov_missing
+    )
+    ranked = fit_windows or windows  # never answer from a passage about another place or year
+    return NeedResult(
+        need,
+        ranked[0] if ranked else None,
+        best_any,
+        best_fit,
+        best_typed_fit,
+        unmet,
+        figure_missing,
+        ranked[:20],
+        metric_fit,
+        metric_other,
+        mcov_fit,
+        mcov_typed,
+        [t for t in quoted if quoted_found[t.text] < 0.35],
+    )
+
+
+def _coverage(terms: Sequence[Term], text: str, weights: dict[str, float]) -> float:
+    return sum(weights[t.text] * _found(t, text, chars=False) for t in terms)
+
+
+def _unit_match(unit: str, text: str) -> bool:
+    allowed = _UNIT_EQUIV.get(unit, unit)
+    for m in _QTY_RE.finditer(_fold(text)):
+        tail = re.sub(r"^[\d.,\s余多万亿千百两三四五六七八九十]+", "", m.group(0))
+        if (tail and tail[0] in allowed) or (unit == "元" and "元" in m.group(0)):
+            return True
+    return False
+
+
+def analyze(
+    question: str,
+    passages: Sequence[Passage],
+    known_places: Iterable[str] = (),
+    contrast: Sequence[Passage] = (),
+) -> Analysis:
+    """Parse ``question`` and score every window of ``passages`` for each thing it asks.
+
+    ``contrast`` are passages retrieved for the question without its places: they are
+    never quoted, only read to see whether the asked thing is reported for other places.
+    """
+    vocab = "\n".join(_fold(p.text) for p in (*passages, *contrast))
+    info = parse_question(question, [*known_places, *_passage_places(passages)], vocab)
+    views = [_view(i, p) for i, p in enumerate(passages)]
+    seen = {p.id for p in passages}
+    views += [_view(len(views) + i, p, True) for i, p in enumerate(contrast) if p.id not in seen]
+    weights = _weights(info.context_terms, views)
+    results = [_score_need(info, n, views, weights) for n in info.needs]
+    return Analysis(info, tuple(passages), results)
+
+
+def without_constraints(question: str, known_places: Iterable[str] = ()) -> str:
+    """``question`` without its places and years: the query for contrast passages ("" when it names none).
+
+    >>> without_constraints("平凉市总工会发放了多少职工医疗互助金？")
+    '总工会发放了多少职工医疗互助金？'
+    """
+    mentions = find_places(question, known_places) + find_years(question)
+    if not mentions:
+        return ""
+    out = question
+    for m in sorted(mentions, key=lambda m: -m.start):
+        out = out[: m.start] + out[m.end :]
+    return out.strip("，,、和与及的 ")
+
+
+def _passage_places(passages: Sequence[Passage]) -> list[str]:
+    out = []
+    for p in passages:
+        place = (p.meta or {}).get("place")
+        if place:
+            out.append(str(place))
+    return out
+
+
+# --------------------------------------------------------------------------- composing
+
+
+def _clean(text: str) -> str:
+    """Quoted text for display: whitespace and stray ``[n]`` markers removed, trailing clause punctuation dropped.
+
+    >>> _clean("发放互助金3234万元[2]，\\n")
+    '发放互助金3234万元'
+    """
+    from rag.answer.citations import strip_markers
+
+    t = _SPACE_RE.sub("", strip_markers(text))
+    return t.rstrip("，,；;：:、。！？!?")
+
+
+def _extend_list(w: Window, need_count: int) -> tuple[int, int]:
+    """Grow a list answer over the following clauses of its sentence until it has enough items."""
+    s = w.view.sentences[w.sent]
+    a, b = w.start, w.end
+    j = w.last
+    while _list_items(w.view.passage.text[a:b]) < need_count and j + 1 < len(s.clauses) and j - w.first < 5:
+        j += 1
+        b = s.clauses[j][1]
+    return a, b
+
+
+_CN_NUM = "一二三四五六七八九十"
+_ENUM_RE = re.compile(
+    r"^\s*(?:([一二三四五六七八九十])是|第([一二三四五六七八九十])[，,、是]|（([一二三四五六七八九十])）|([一二三四五六七八九十])[、．.])"
+)
+
+
+def _enum_index(text: str) -> int:
+    """The ordinal a sentence opens with: "二是…" -> 2, "（三）…" -> 3, else 0."""
+    m = _ENUM_RE.match(text)
+    if not m:
+        return 0
+    ch = next(g for g in m.groups() if g)
+    return _CN_NUM.index(ch) + 1
+
+
+def _enum_chain(v: _PassageView, si: int) -> int:
+    """How many items the enumeration opened by sentence ``si`` has ("一是…二是…三是…" -> 3), 0 if none."""
+    sents = v.sentences
+    k = _enum_index(v.passage.text[sents[si].start : sents[si].end])
+    if not k:
+        return 0
+    n, gap = 1, 0
+    for s in sents[si + 1 :]:
+        idx = _enum_index(v.passage.text[s.start : s.end])
+        if idx == k + 1:
+            n, k, gap = n + 1, idx, 0
+        elif idx or gap > 4:
+            break
+        else:
+            gap += 1
+    return n if n > 1 else 0
+
+
+def _enumeration(w: Window, need_count: int) -> list[tuple[int, int]]:
+    """When the window's sentence opens an enumeration ("一是…。二是…。"), the spans of its items.
+
+    The first item is the window; each following "二是/三是…" sentence of the passage gives
+    its first clause. Returns [] when the sentence is not enumerated or nothing follows.
+    """
+    v = w.view
+    sents = v.sentences
+    k = _enum_index(v.passage.text[sents[w.sent].start : sents[w.sent].end])
+    if not k:
+        return []
+    spans = [(w.start, w.end)]
+    want = need_count or 8
+    gap = 0
+    for s in sents[w.sent + 1 :]:
+        if len(spans) >= want or gap > 4:
+            break
+        idx = _enum_index(v.passage.text[s.start : s.end])
+        if idx == k + 1:
+            spans.append(s.clauses[0] if s.clauses else (s.start, s.end))
+            k, gap = idx, 0
+        elif idx:
+            break
+        else:
+            gap += 1
+    return spans if len(spans) > 1 else []
+
+
+@dataclass
+class _Piece:
+    passage: Passage
+    spans: list[tuple[int, int]]
+    label: str
+
+    @property
+    def start(self) -> int:
+        return min(a for a, _ in self.spans)
+
+    @property
+    def end(self) -> int:
+        return max(b for _, b in self.spans)
+
+
+# A passage's citation quotes the union of the spans used from it, up to this length.
+_MAX_QUOTE = 600
+
+
+def compose(
+    analysis: Analysis, question: str, *, skip: Iterable[int] = (), notes: Sequence[str] = (), latency_ms: float = 0.0
+) -> Answer:
+    """The answer text with ``[n]`` markers and its citations, from an analysis.
+
+    Pieces are the best window of each need, in the order the question asks them; two
+    needs answered by the same sentence share one piece. Needs in ``skip`` (not answered
+    by the passages) are left out and ``notes`` say so at the end. ``[n]`` numbers the
+    cited passages 1..m in order of first use; each citation quotes the exact text used.
+    """
+    pieces: list[_Piece] = []
+    info = analysis.info
+    skipped = set(skip)
+    for i, r in enumerate(analysis.needs):
+        w = r.best
+        if w is None or i in skipped:
+            continue
+        spans = [(w.start, w.end)]
+        if info.kind == "list":
+            if info.list_count:
+                spans = [_extend_list(w, info.list_count)]
+            if _list_items(w.view.passage.text[spans[0][0] : spans[0][1]]) < max(2, info.list_count):
+                spans = _enumeration(w, info.list_count) or spans
+        a, b = spans[0][0], spans[-1][1]
+        label = r.need.label if info.comparison else ""
+        merged = False
+        for pc in pieces:
+            if pc.passage.id != w.passage.id:
+                continue
+            if pc.start <= a and b <= pc.end:
+                merged = True
+                break
+            if (
+                not info.comparison
+                and len(pc.spans) == 1
+                and len(spans) == 1
+                and not (b <= pc.start - 80 or a >= pc.end + 80)
+            ):
+                pc.spans = [(min(pc.start, a), max(pc.end, b))]
+                merged = True
+                break
+        if not merged:
+            pieces.append(_Piece(w.passage, spans, label))
+    if not pieces:
+        return Answer(question, REFUSAL + "。", (), True, analysis.passages, latency_ms=latency_ms)
+    numbers: dict[str, int] = {}
+    used: dict[str, list[tuple[int, int]]] = {}
+    parts: list[str] = []
+    for pc in pieces:
+        n = numbers.setdefault(pc.passage.id, len(numbers) + 1)
+        used.setdefault(pc.passage.id, []).extend(pc.spans)
+        body = "；".join(x for x in (_clean(pc.passage.text[a:b]) for a, b in pc.spans) if x)
+        if pc.label and pc.label not in body and place_stem(pc.label) not in body:
+            body = f"{pc.label}：{body}"
+        parts.append(f"{body}[{n}]")
+    by_id = {p.passage.id: p.passage for p in pieces}
+    citations = []
+    for pid, n in numbers.items():
+        spans = used[pid]
+        qa, qb = min(a for a, _ in spans), max(b for _, b in spans)
+        if qb - qa > _MAX_QUOTE:
+            qa, qb = spans[0]
+        quote = by_id[pid].text[qa:qb].strip()
+        citations.append(Citation(n, by_id[pid], quote))
+    text = "；".join(parts) + "。" if info.comparison else "。".join(parts) + "。"
+    for note in dict.fromkeys(notes):
+        text += f"（{note}。）"
+    return Answer(question, text, tuple(citations), False, analysis.passages, latency_ms=latency_ms)
+
+
+def comparison_queries(question: str, known_places: Iterable[str] = ()) -> list[str]:
+    """One retrieval query per side of a comparison, [] when the question is not one.
+
+    >>> comparison_queries("济南和许昌的建制率分别保持在多少？", known_places=["许昌市"])
+    ['济南的建制率分别保持在多少？', '许昌的建制率分别保持在多少？']
+    """
+    info = parse_question(question, known_places)
+    if not info.comparison:
+        return []
+    out = []
+    sides = [n.mentions[0] for n in info.needs]
+    for n, side in zip(info.needs, sides, strict=True):
+        if n.text == question:  # tight: drop the other sides and their connectors
+            q = question
+            for other in sorted((s for s in sides if s is not side), key=lambda m: -m.start):
+                a, b = other.start, other.end
+                pre = question[:a]
+                m = re.search(r"(?:和|与|及|以及|、|跟|同)\s*$", pre)
+                if m:
+                    a = m.start()
+                else:
+                    post = re.match(r"\s*(?:和|与|及|以及|、|跟|同)", question[b:])
+                    if post:
+                        b += post.end()
+                q = q[:a] + q[b:]
+            out.append(q)
+        else:
+            out.append(n.text.strip("，,、和与及 "))
+    return out
+
+
+class ExtractiveAnswerer:
+    """Answers from the passages' own words, offline: the best clauses per asked thing, cited.
+
+    >>> from rag.records import Passage
+    >>> p = Passage("p", "全市建会企业集体协商建制率保持在92%以上。", "a.txt", "许昌市工会工作综述", (), 1.0)
+    >>> ExtractiveAnswerer().answer("许昌建制率是多少？", [p]).text
+    '全市建会企业集体协商建制率保持在92%以上[1]。'
+    """
+
+    def __init__(self, settings: Settings | None = None, known_places: Iterable[str] = ()):
+        self.settings = settings or Settings()
+        self.known_places = tuple(known_places)
+
+    def analyze(self, question: str, passages: Sequence[Passage]) -> Analysis:
+        return analyze(question, passages, self.known_places)
+
+    def answer(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        history: Sequence[tuple[str, str]] = (),
+        *,
+        analysis: Analysis | None = None,
+    ) -> Answer:
+        """The answer to ``question`` from ``passages`` (best first), or a refusal when they lack it."""
+        from rag.answer.refusal import judge, refusal_answer
+
+        t0 = time.perf_counter()
+        passages = tuple(passages)
+        a = analysis or self.analyze(question, passages)
+        verdict = judge(a)
+        if verdict.refuse:
+            ans = refusal_answer(question, passages, verdict)
+        else:
+            notes = [self._note(a, i, reason) for i, reason in zip(verdict.failed, verdict.reasons, strict=True)]
+            ans = compose(a, question, skip=verdict.failed, notes=notes)
+        ms = (time.perf_counter() - t0) * 1000
+        return Answer(ans.question, ans.text, ans.citations, ans.refused, ans.passages, latency_ms=ms)
+
+    @staticmethod
+    def _note(a: Analysis, i: int, reason: str) -> str:
+        """What the answer says about a need the passages do not answer."""
+        need = a.needs[i].need
+        if need.label:
+            return f"{need.label}：{REFUSAL}"
+        asked = need.text.strip("，,；;？? ")
+        return f"关于“{asked}”，{REFUSAL}"
+
+    def stream(
+        self, question: str, passages: Sequence[Passage], history: Sequence[tuple[str, str]] = ()
+    ) -> Iterator[str | Answer]:
+        """Yield the answer text as one piece, then the ``Answer``."""
+        ans = self.answer(question, passages, history)
+        yield ans.text
+        yield ans

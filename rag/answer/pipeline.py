@@ -1,0 +1,189 @@
+"""From a question to an answer: resolve the follow-up, retrieve, check, answer.
+
+>>> from rag import Assistant                                           # doctest: +SKIP
+>>> a = Assistant.load("index")                                         # doctest: +SKIP
+>>> answer_question(a, "那2024年呢？", [("2025年铜仁市开展了多少场宣讲？", "…")]).resolved_question  # doctest: +SKIP
+'2024年铜仁市开展了多少场宣讲？'
+
+Steps: ``resolve_followup`` (or ``LLMAnswerer.rewrite`` when ``Settings.llm`` is set)
+-> ``assistant.retrieve(resolved, k=top_k)``, plus one retrieval per side of a
+comparison ("济南和许昌…分别") -> ``refusal.judge`` on the passages -> the extractive
+answer, or the LLM's when one is configured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from rag.records import Answer, Passage
+
+__all__ = ["answer_question", "contrast_for", "known_places", "resolve", "retrieve_for", "stream_answer"]
+
+log = logging.getLogger(__name__)
+
+# Extra passages each side of a comparison may add to the main retrieval.
+_PER_SIDE = 3
+
+
+def known_places(assistant: Any) -> list[str]:
+    """The places the index's documents are about (``meta["place"]``)."""
+    cached = getattr(assistant, "_known_places_cache", None)
+    if cached is not None:
+        return list(cached)
+    out: dict[str, None] = {}
+    for d in getattr(getattr(assistant, "data", None), "documents", ()) or ():
+        meta = getattr(d, "meta", {}) or {}
+        v = str(meta.get("place", "")).strip()
+        if v:
+            out.setdefault(v, None)
+    places = list(out)
+    with contextlib.suppress(AttributeError):  # a frozen or slotted stand-in keeps no cache
+        assistant._known_places_cache = tuple(places)
+    return places
+
+
+def _llm(assistant: Any) -> Any:
+    """The assistant's LLMAnswerer, built once."""
+    from rag.answer.llm import LLMAnswerer
+
+    current = getattr(assistant, "_answerer", None)
+    if isinstance(current, LLMAnswerer) and current.settings == assistant.settings:
+        return current
+    lock = getattr(assistant, "_lock", None)
+    if lock is None:
+        return LLMAnswerer(assistant.settings)
+    with lock:
+        current = getattr(assistant, "_answerer", None)
+        if not (isinstance(current, LLMAnswerer) and current.settings == assistant.settings):
+            current = LLMAnswerer(assistant.settings)
+            assistant._answerer = current
+    return current
+
+
+def resolve(assistant: Any, question: str, history: Sequence[Any]) -> str:
+    """``question`` made standalone: by the LLM when configured, else by rules."""
+    from rag.answer.followup import history_questions, resolve_followup
+
+    if not history or not history_questions(history):
+        return question
+    if assistant.settings.llm:
+        from rag.answer.llm import LLMError
+
+        try:
+            pairs = [(str(t[0]), str(t[1])) for t in history if isinstance(t, (list, tuple)) and len(t) == 2]
+            if not pairs:  # chat messages: the user turns, answers unknown
+                pairs = [(q, "") for q in history_questions(history)]
+            rewritten = _llm(assistant).rewrite(question, pairs)
+            if rewritten and rewritten.strip():
+                return str(rewritten).strip()[: assistant.settings.max_question_chars]
+        except LLMError as e:
+            log.warning("follow-up rewrite by the LLM failed, using rules: %s", e)
+    return resolve_followup(question, history, known_places=known_places(assistant))[
+        : assistant.settings.max_question_chars
+    ]
+
+
+def retrieve_for(assistant: Any, question: str, **filters: Any) -> list[Passage]:
+    """``top_k`` passages for ``question``, plus the best few for each side of a comparison."""
+    from rag.answer.extractive import comparison_queries
+
+    k = assistant.settings.top_k
+    passages = list(assistant.retrieve(question, k=k, **filters))
+    seen = {p.id for p in passages}
+    for sub in comparison_queries(question, known_places(assistant)):
+        if not sub.strip():
+            continue
+        added = 0
+        for p in assistant.retrieve(sub, k=k, **filters):
+            if p.id not in seen and added < _PER_SIDE:
+                passages.append(p)
+                seen.add(p.id)
+                added += 1
+    return passages
+
+
+def contrast_for(assistant: Any, question: str, **filters: Any) -> list[Passage]:
+    """Passages for ``question`` without its places and years, to tell "not reported here" from "not at all"."""
+    from rag.answer.extractive import without_constraints
+
+    stripped = without_constraints(question, known_places(assistant))
+    if len(stripped) < 4:
+        return []
+    return list(assistant.retrieve(stripped, k=assistant.settings.top_k, **filters))
+
+
+def _prepare(assistant: Any, question: str, history: Sequence[Any], filters: dict[str, Any]) -> tuple[Any, ...]:
+    from rag.answer.extractive import analyze
+    from rag.answer.refusal import judge
+
+    resolved = resolve(assistant, question, history)
+    passages = retrieve_for(assistant, resolved, **filters)
+    contrast = contrast_for(assistant, resolved, **filters)
+    analysis = analyze(resolved, passages, known_places(assistant), contrast)
+    return resolved, passages, analysis, judge(analysis)
+
+
+def _finish(ans: Answer, question: str, resolved: str, t0: float) -> Answer:
+    return replace(ans, question=question, resolved_question=resolved, latency_ms=(time.perf_counter() - t0) * 1000)
+
+
+def answer_question(assistant: Any, question: str, history: Sequence[Any] = (), **filters: Any) -> Answer:
+    """Answer ``question`` (a follow-up of ``history`` perhaps) with ``[n]`` citations, or refuse.
+
+    ``filters`` go to ``assistant.retrieve`` (``sources=``, ``titles=``).
+    """
+    from rag.answer.extractive import ExtractiveAnswerer
+    from rag.answer.refusal import refusal_answer
+
+    t0 = time.perf_counter()
+    resolved, passages, analysis, verdict = _prepare(assistant, question, history, filters)
+    if verdict.refuse:
+        return _finish(refusal_answer(question, passages, verdict), question, resolved, t0)
+    if assistant.settings.llm:
+        from rag.answer.llm import LLMError
+
+        try:
+            return _finish(_llm(assistant).answer(resolved, passages, history), question, resolved, t0)
+        except LLMError as e:
+            log.warning("LLM answer failed, answering extractively: %s", e)
+    ex = ExtractiveAnswerer(assistant.settings, known_places(assistant))
+    return _finish(ex.answer(resolved, passages, history, analysis=analysis), question, resolved, t0)
+
+
+def stream_answer(assistant: Any, question: str, history: Sequence[Any] = (), **filters: Any) -> Iterator[str | Answer]:
+    """Like :func:`answer_question`, yielding text pieces (LLM tokens) and then the final ``Answer``."""
+    from rag.answer.extractive import ExtractiveAnswerer
+    from rag.answer.refusal import refusal_answer
+
+    t0 = time.perf_counter()
+    resolved, passages, analysis, verdict = _prepare(assistant, question, history, filters)
+    if verdict.refuse:
+        ans = _finish(refusal_answer(question, passages, verdict), question, resolved, t0)
+        yield ans.text
+        yield ans
+        return
+    if assistant.settings.llm:
+        from rag.answer.llm import LLMError
+
+        sent = False
+        try:
+            for item in _llm(assistant).stream(resolved, passages, history):
+                if isinstance(item, Answer):
+                    yield _finish(item, question, resolved, t0)
+                    return
+                sent = True
+                yield item
+            return
+        except LLMError as e:
+            if sent:
+                raise
+            log.warning("LLM stream failed, answering extractively: %s", e)
+    ex = ExtractiveAnswerer(assistant.settings, known_places(assistant))
+    ans = _finish(ex.answer(resolved, passages, history, analysis=analysis), question, resolved, t0)
+    yield ans.text
+    yield ans

@@ -1,0 +1,142 @@
+"""Decide when the retrieved passages do not answer the question, and say so.
+
+A raw retrieval score cannot tell "貴阳市 2023" from "铜仁市 2025": both questions find
+passages about 金秋助学. So the question's own constraints are checked against the
+passages (``rag.answer.extractive.analyze`` does the reading):
+
+- every place it names must be what a passage is about (title, heading, meta) or be named
+  in the sentence used, and every year must fit the passage (an annual report of 2025 does
+  not answer for 2024);
+- the asked thing must be there at all (some content word share), and a name the
+  question quotes (“五个一”) must be found as written;
+- a 多少 question needs a figure where the asked metric is: when the best-matching clause
+  names the metric but gives no number ("评选推荐省级以上劳动模范和先进工作者名、…53个"),
+  or the clauses with numbers match the question much worse than the best clause, the
+  figure is not in the passages.
+
+>>> from rag.records import Passage
+>>> p = Passage("p", "发放职工医疗互助金3234万元。", "a.txt", "铜仁市总工会2025年工作综述", (), 1.0,
+...             meta={"place": "铜仁市", "year": "2025"})
+>>> check_refusal("2025年贵阳市发放了多少医疗互助金？", [p]).refuse
+True
+>>> check_refusal("2025年铜仁市发放了多少医疗互助金？", [p]).refuse
+False
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from rag.answer.extractive import Analysis, NeedResult, analyze
+from rag.answer.prompt import REFUSAL
+from rag.records import Answer, Passage
+
+__all__ = ["REFUSAL", "Verdict", "check_refusal", "judge", "refusal_answer"]
+
+# Below this share of the question's content words, the passages do not discuss the topic.
+MIN_TOPIC = 0.08
+# A 多少 question is refused when its best clause with a figure matches less than this
+# share of what the best clause overall matches (and that one matches at least MIN_METRIC).
+FIGURE_RATIO = 0.6
+MIN_METRIC = 0.5
+# Refused when text about other places/years holds at least METRIC_OTHER of the words for
+# the asked thing and the text meeting the constraints less than METRIC_RATIO times that.
+# METRIC_RATIO_ALL applies when the asked thing is not named after 多少 and all the
+# question's words stand for it (framing words like 层面/举办 make that share noisier).
+METRIC_OTHER = 0.74
+METRIC_RATIO = 0.5
+METRIC_RATIO_ALL = 0.35
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether to refuse, why (shown after the refusal sentence), and which needs fail.
+
+    ``failed`` holds the indices of the question's needs (parts, comparison sides) that
+    the passages do not answer; ``refuse`` is true when none is answered.
+    """
+
+    refuse: bool
+    reason: str = ""
+    code: str = ""  # no_passages | place | year | topic | name | metric | no_figure | figure_missing
+    failed: tuple[int, ...] = ()
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _need_verdict(r: NeedResult, kind: str) -> tuple[str, str]:
+    """(code, reason) when this need is not answered, ("", "") otherwise."""
+    for m in r.unmet:
+        if m.kind == "place":
+            return "place", f"检索到的资料没有关于{m.text}的内容"
+        if m.kind == "year":
+            return "year", f"检索到的资料没有{m.text}的相关内容"
+    if r.best is None or r.best_rel_fit < MIN_TOPIC:
+        return "topic", "检索到的资料没有涉及所问的事项"
+    if r.quoted_missing:
+        return "name", f"检索到的资料没有提到“{r.quoted_missing[0].text}”"
+    ratio = METRIC_RATIO if r.need.metric_explicit else METRIC_RATIO_ALL
+    if r.metric_other >= METRIC_OTHER and r.metric_fit < ratio * r.metric_other:
+        where = "、".join(m.text for m in r.need.mentions) or "所问对象"
+        return "metric", f"资料中有其他地区或年份的相关内容，但没有{where}的"
+    if kind == "number":
+        if r.figure_missing:
+            return "figure_missing", "资料提到了所问的事项，但没有给出具体数字"
+        if r.best_rel_fit >= MIN_METRIC and r.best_rel_typed_fit < FIGURE_RATIO * r.best_rel_fit:
+            return "no_figure", "资料中没有所问事项的具体数字"
+        if r.window_metric_fit >= MIN_METRIC and r.window_metric_typed < FIGURE_RATIO * r.window_metric_fit:
+            return "no_figure", "资料中没有所问事项的具体数字"
+    return "", ""
+
+
+def judge(analysis: Analysis) -> Verdict:
+    """The verdict for an analysed question.
+
+    >>> from rag.answer.extractive import analyze
+    >>> judge(analyze("2024年铜仁市开展了多少场宣讲？", [])).code
+    'no_passages'
+    """
+    if not analysis.passages:
+        return Verdict(True, "没有检索到任何资料", "no_passages")
+    failed: list[int] = []
+    reasons: list[str] = []
+    codes: list[str] = []
+    for i, r in enumerate(analysis.needs):
+        code, reason = _need_verdict(r, analysis.info.kind)
+        if code:
+            failed.append(i)
+            reasons.append(reason)
+            codes.append(code)
+    if not analysis.needs:
+        return Verdict(True, "检索到的资料没有涉及所问的事项", "topic")
+    refuse = len(failed) == len(analysis.needs)
+    return Verdict(
+        refuse,
+        reasons[0] if reasons else "",
+        codes[0] if codes else "",
+        tuple(failed),
+        tuple(reasons),
+    )
+
+
+def check_refusal(question: str, passages: Sequence[Passage], known_places: Iterable[str] = ()) -> Verdict:
+    """Read ``question`` against ``passages`` and decide whether to refuse."""
+    return judge(analyze(question, passages, known_places))
+
+
+def refusal_answer(
+    question: str, passages: Sequence[Passage], verdict: Verdict | None = None, *, max_titles: int = 3
+) -> Answer:
+    """The refusal: "资料中没有相关信息", the reason, and the titles of the closest passages.
+
+    >>> refusal_answer("广州市建了多少驿站？", []).text
+    '资料中没有相关信息。'
+    """
+    text = REFUSAL
+    if verdict is not None and verdict.reason and verdict.code != "no_passages":
+        text += f"（{verdict.reason}）"
+    text += "。"
+    titles = list(dict.fromkeys(p.title for p in passages if p.title))[:max_titles]
+    if titles:
+        text += "最接近的资料：" + "、".join(f"《{t}》" for t in titles) + "。"
+    return Answer(question, text, (), True, tuple(passages))

@@ -1,0 +1,228 @@
+"""The offline extractive answerer (rag.answer.extractive) on small hand-made passages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.answer.citations import parse_citations
+from rag.answer.extractive import (
+    ExtractiveAnswerer,
+    analyze,
+    comparison_queries,
+    find_places,
+    find_years,
+    has_quantity,
+    parse_question,
+    sentence_spans,
+)
+from rag.records import Answer, Passage
+
+
+def _p(pid: str, text: str, title: str, place: str = "", year: str = "") -> Passage:
+    meta = {k: v for k, v in (("place", place), ("year", year)) if v}
+    return Passage(id=pid, text=text, source=f"{pid}.txt", title=title, heading_path=(), score=1.0, meta=meta)
+
+
+TONGREN_2025 = _p(
+    "tr25",
+    "一年来，全市工会系统坚持守正创新。开展理论宣传宣讲280余场，组织劳动技能竞赛覆盖职工2.4万人次。"
+    "持续擦亮“四季送”服务品牌:“春送岗位”97场,服务劳动者2.59万人次,促进就业2800余人次;"
+    "发放职工医疗互助金3234万元，惠及职工1.2万人次。",
+    "铜仁市总工会2025年工作综述",
+    "铜仁市",
+    "2025",
+)
+TONGREN_2024 = _p(
+    "tr24",
+    "全年开展各类主题宣讲及阅读分享活动360余场次。发放职工医疗互助金2980万元，惠及职工1.1万人次。",
+    "2024年铜仁市总工会工作综述",
+    "铜仁市",
+    "2024",
+)
+JINAN = _p(
+    "jn",
+    "近年来，济南工会大力推广工资集体协商“一样本两指引”，全市建会企业集体协商建制率动态保持在85%以上。"
+    "五年来，济南工会评选表彰济南市劳动模范和先进工作者199名。",
+    "济南市工会五年工作综述",
+    "济南市",
+    "2023",
+)
+XUCHANG = _p(
+    "xc",
+    "许昌市总工会持续推进集体协商。全市建会企业集体协商建制率保持在92%以上；开展“查保促”行动。",
+    "许昌市工会六次代表大会以来工作综述",
+    "许昌市",
+    "2023",
+)
+PINGLIANG = _p(
+    "pl",
+    "以党建带工建，聚力打造“工会在身边”党建服务品牌建设，实施塑心、聚心、暖心、知心“四心行动”，"
+    "用心用情团结服务职工群众。常态化帮扶建档困难职工482户，发放救助资金605万元。",
+    "平凉市总工会深学细悟砥砺奋进",
+    "平凉市",
+    "2023",
+)
+JINCHUAN = _p(
+    "jc",
+    "金川集团公司改革经验在全国交流，公司一线职工潘从明获国家科技进步二等奖，被评为“大国工匠”，并当选党的二十大代表。",
+    "甘肃省工会第十二次代表大会以来工作综述",
+    "甘肃省",
+    "2023",
+)
+
+EX = ExtractiveAnswerer()
+
+
+def _check_markers(ans: Answer) -> None:
+    """Every [n] in the text has a Citation n, numbered 1..m, quoting its passage exactly."""
+    cited = parse_citations(ans.text)
+    numbers = [c.n for c in ans.citations]
+    assert sorted(numbers) == list(range(1, len(numbers) + 1))
+    assert set(cited) == set(numbers)
+    for c in ans.citations:
+        assert c.quote and c.quote in c.passage.text
+
+
+def test_number_question_gets_the_figure_with_its_unit_and_a_marker() -> None:
+    ans = EX.answer("2025年铜仁市发放了多少职工医疗互助金？", [TONGREN_2025, JINAN])
+    assert not ans.refused
+    assert "3234万元" in ans.text
+    assert "[1]" in ans.text
+    assert ans.citations[0].n == 1 and ans.citations[0].passage.id == "tr25"
+    assert "3234万元" in ans.citations[0].quote
+    _check_markers(ans)
+
+
+def test_answer_is_the_clause_not_the_whole_passage() -> None:
+    ans = EX.answer("2025年铜仁市发放了多少职工医疗互助金？", [TONGREN_2025])
+    assert "宣讲" not in ans.text  # other sentences are left out
+    assert len(ans.text) < 40
+
+
+def test_figures_are_kept_as_written() -> None:
+    ans = EX.answer("铜仁市总工会2025年“春送岗位”办了多少场？服务了多少劳动者？", [TONGREN_2025])
+    assert "97场" in ans.text and "2.59万人次" in ans.text
+    _check_markers(ans)
+
+
+def test_year_picks_the_article_of_that_year() -> None:
+    ans = EX.answer("2024年铜仁市发放了多少职工医疗互助金？", [TONGREN_2025, TONGREN_2024])
+    assert "2980万元" in ans.text and "3234" not in ans.text
+    assert ans.citations[0].passage.id == "tr24"
+
+
+def test_comparison_answers_both_sides_from_their_own_passages() -> None:
+    ans = EX.answer("济南和许昌的建会企业集体协商建制率分别保持在多少？", [XUCHANG, JINAN])
+    assert "85%" in ans.text and "92%" in ans.text
+    assert len(ans.citations) == 2
+    by_n = {c.n: c.passage.id for c in ans.citations}
+    assert ans.text.index("85%") < ans.text.index("92%")  # in the order asked
+    assert by_n[1] == "jn" and by_n[2] == "xc"
+    _check_markers(ans)
+
+
+def test_comparison_of_years() -> None:
+    ans = EX.answer("铜仁市2024年和2025年发放的职工医疗互助金分别是多少？", [TONGREN_2025, TONGREN_2024])
+    assert "2980万元" in ans.text and "3234万元" in ans.text
+    assert ans.text.index("2980") < ans.text.index("3234")
+    _check_markers(ans)
+
+
+def test_list_question_collects_the_items() -> None:
+    ans = EX.answer("平凉市总工会实施的“四心行动”指哪四心？", [JINAN, PINGLIANG])
+    for item in ("塑心", "聚心", "暖心", "知心"):
+        assert item in ans.text
+    _check_markers(ans)
+
+
+def test_list_spread_over_sentences_is_collected() -> None:
+    text = (
+        "延安市工会工作五年回眸。一是持续巩固基层基础。坚持党建带工建，开展专项工作。"
+        "二是持续深化产业工人队伍建设改革。推进改革试点。三是持续提升维权服务水平。开展帮扶。"
+    )
+    p = _p("ya", text, "延安市工会工作五年回眸", "延安市")
+    ans = EX.answer("延安市工会五年来重点抓了哪三个方面的工作？", [p])
+    for item in ("巩固基层基础", "产业工人队伍建设改革", "维权服务水平"):
+        assert item in ans.text
+    _check_markers(ans)
+
+
+def test_person_question_gets_the_name() -> None:
+    ans = EX.answer("甘肃金川集团哪位一线职工被评为“大国工匠”并当选党的二十大代表？", [JINAN, JINCHUAN])
+    assert "潘从明" in ans.text
+    _check_markers(ans)
+
+
+def test_markers_inside_passages_never_dangle() -> None:
+    p = _p("x", "发放职工医疗互助金3234万元[3]，惠及职工1.2万人次。", "铜仁市总工会2025年工作综述", "铜仁市", "2025")
+    ans = EX.answer("2025年铜仁市发放了多少职工医疗互助金？", [p])
+    assert "[3]" not in ans.text
+    _check_markers(ans)
+
+
+def test_no_passages_refuses_without_markers() -> None:
+    ans = EX.answer("2025年铜仁市发放了多少职工医疗互助金？", [])
+    assert ans.refused and ans.citations == ()
+    assert parse_citations(ans.text) == []
+
+
+def test_stream_yields_the_text_then_the_answer() -> None:
+    items = list(EX.stream("2025年铜仁市发放了多少职工医疗互助金？", [TONGREN_2025]))
+    assert isinstance(items[-1], Answer)
+    assert "".join(x for x in items[:-1] if isinstance(x, str)) == items[-1].text
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def test_question_reading() -> None:
+    info = parse_question("铜仁市总工会2025年“春送岗位”办了多少场？服务了多少劳动者？")
+    assert info.kind == "number" and len(info.needs) == 2
+    assert [m.text for m in info.mentions] == ["铜仁市", "2025年"]
+    assert any(t.text == "春送岗位" for t in info.needs[0].terms)
+    assert parse_question("平凉市总工会实施的“四心行动”指哪四心？").list_count == 4
+    assert parse_question("哪位职工当选代表？").kind == "person"
+
+
+@pytest.mark.parametrize(
+    ("question", "places"),
+    [
+        ("贵阳市总工会2023年发放了多少助学金？", ["贵阳市"]),
+        ("天津滨海新区总工会率先启动的计划叫什么？", ["天津", "滨海新区"]),
+        ("全市各级工会在省级层面开展了什么？", []),
+        ("贵州哪个市总工会提供了公租房？", ["贵州"]),
+    ],
+)
+def test_places(question: str, places: list[str]) -> None:
+    assert [m.text for m in find_places(question, ["滨海新区"])] == places
+
+
+def test_years_and_quantities() -> None:
+    assert [m.forms for m in find_years("2021-2023年间和2025年")] == [("2021", "2022", "2023"), ("2025",)]
+    assert has_quantity("服务劳动者2.59万人次") and has_quantity("建制率达85%以上")
+    assert not has_quantity("2025年第三届大会")
+
+
+def test_comparison_queries_split_the_sides() -> None:
+    known = ["许昌市"]  # the index's places; 济南 is in the gazetteer
+    assert comparison_queries("济南和许昌的建制率分别是多少？", known) == [
+        "济南的建制率分别是多少？",
+        "许昌的建制率分别是多少？",
+    ]
+    assert comparison_queries("济南的建制率是多少？", known) == []
+
+
+def test_broken_line_is_one_sentence() -> None:
+    text = "此外，" + "贵州各级工会重点做好服务，" * 5 + "凯里市总工会协调住\n\n　　建部门提供20套公租房。"
+    spans = sentence_spans(text)
+    last = text[spans[-1][0] : spans[-1][1]]
+    assert "协调住" in last and "20套公租房" in last
+
+
+def test_analysis_scores_the_right_window_first() -> None:
+    a = analyze("2025年铜仁市发放了多少职工医疗互助金？", [TONGREN_2025])
+    best = a.needs[0].best
+    assert best is not None and re.search("3234万元", best.text)
+    assert best.typed and best.fit == 1.0

@@ -1,0 +1,263 @@
+"""Refusals (rag.answer.refusal), follow-up resolution (rag.answer.followup) and the pipeline."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from rag.answer.citations import parse_citations
+from rag.answer.extractive import ExtractiveAnswerer, analyze
+from rag.answer.followup import history_questions, is_followup, resolve_followup
+from rag.answer.pipeline import answer_question, stream_answer
+from rag.answer.prompt import REFUSAL
+from rag.answer.refusal import check_refusal, judge, refusal_answer
+from rag.records import Answer, Passage
+from rag.settings import Settings
+
+
+def _p(pid: str, text: str, title: str, place: str = "", year: str = "") -> Passage:
+    meta = {k: v for k, v in (("place", place), ("year", year)) if v}
+    return Passage(id=pid, text=text, source=f"{pid}.txt", title=title, heading_path=(), score=1.0, meta=meta)
+
+
+TONGREN_2025 = _p(
+    "tr25",
+    "持续擦亮“四季送”服务品牌。“金秋助学”发放助学金150余万元，助力困难学生353名。发放职工医疗互助金3234万元。",
+    "铜仁市总工会2025年工作综述",
+    "铜仁市",
+    "2025",
+)
+NANCHUAN_2025 = _p(
+    "nc25",
+    "全年新建基层工会45家，发展会员3200人。全年获评“全国劳动模范”1名。",
+    "区总工会2025年工作回眸",
+    "南川区",
+    "2025",
+)
+YANAN = _p(
+    "ya",
+    "扎实开展新就业形态劳动者入会集中行动，不断推进基层工会组织和工会会员实名制管理。五年净增工会组织1000余家、会员6万余人。",
+    "延安市工会工作五年回眸",
+    "延安市",
+    "2023",
+)
+LASA = _p(
+    "ls",
+    "全市建立基层工会组织2123个，会员总数12.2万人，新就业形态劳动者会员达到1.36万人。",
+    "拉萨市工会事业高质量发展综述",
+    "拉萨市",
+    "2023",
+)
+JINAN = _p(
+    "jn",
+    "五年来，济南工会评选表彰济南市劳动模范和先进工作者199名，评选推荐省级以上劳动模范和先进工作者名、"
+    "五一劳动奖状53个、奖章202名，工人先锋号76个。全市建会企业集体协商建制率动态保持在85%以上。",
+    "济南市工会五年工作综述",
+    "济南市",
+    "2023",
+)
+PINGLIANG = _p(
+    "pl",
+    "常态化帮扶建档困难职工482户，发放救助资金605万元。为全市484家小微企业返还工会经费346.67万元。",
+    "平凉市总工会深学细悟砥砺奋进",
+    "平凉市",
+    "2023",
+)
+PLACES = ["铜仁市", "南川区", "延安市", "拉萨市", "济南市", "平凉市"]
+
+
+def _no_dangling(ans: Answer) -> None:
+    numbers = {c.n for c in ans.citations}
+    assert set(parse_citations(ans.text)) <= numbers
+    assert numbers == set(parse_citations(ans.text))
+
+
+# --------------------------------------------------------------------------- refusal
+
+
+def test_refuses_a_place_no_passage_is_about() -> None:
+    passages = [TONGREN_2025, NANCHUAN_2025]
+    verdict = check_refusal("贵阳市总工会2025年发放了多少“金秋助学”助学金？", passages, PLACES)
+    assert verdict.refuse and verdict.code == "place"
+    ans = ExtractiveAnswerer(known_places=PLACES).answer("贵阳市总工会2025年发放了多少“金秋助学”助学金？", passages)
+    assert ans.refused and ans.text.startswith(REFUSAL)
+    assert ans.citations == () and parse_citations(ans.text) == []
+    assert [p.id for p in ans.passages] == ["tr25", "nc25"]  # the closest passages are still listed
+    assert "铜仁市总工会2025年工作综述" in ans.text
+
+
+def test_refuses_a_year_only_other_annual_reports_cover() -> None:
+    verdict = check_refusal("南川区总工会2024年新建了多少家基层工会？", [NANCHUAN_2025], PLACES)
+    assert verdict.refuse and verdict.code == "year"
+    assert not check_refusal("南川区总工会2025年新建了多少家基层工会？", [NANCHUAN_2025], PLACES).refuse
+
+
+def test_refuses_a_year_after_the_document() -> None:
+    assert check_refusal("2025年拉萨市工会会员总数是多少？", [LASA], PLACES).refuse
+    assert not check_refusal("拉萨市工会会员总数是多少？", [LASA], PLACES).refuse
+
+
+def test_refuses_a_metric_reported_only_for_other_places() -> None:
+    q = "延安市工会发展的新就业形态劳动者会员有多少人？"
+    a = analyze(q, [YANAN], PLACES, contrast=[LASA])
+    verdict = judge(a)
+    assert verdict.refuse, verdict
+    assert not judge(analyze("拉萨市新就业形态劳动者会员有多少人？", [LASA], PLACES, contrast=[YANAN])).refuse
+
+
+def test_refuses_a_metric_with_no_figure() -> None:
+    q = "济南工会五年来评选推荐了多少名省级以上劳动模范和先进工作者？"
+    verdict = check_refusal(q, [JINAN], PLACES)
+    assert verdict.refuse and verdict.code == "figure_missing"
+
+
+def test_refuses_a_count_when_no_clause_has_a_number() -> None:
+    text = "平凉市总工会深入开展职工心理健康服务，建立心理咨询室，组织心理健康讲座，覆盖全市重点企业。"
+    p = _p("pl2", text, "平凉市总工会深学细悟砥砺奋进", "平凉市", "2023")
+    verdict = check_refusal("平凉市总工会为多少名职工提供了心理健康服务？", [p, PINGLIANG], PLACES)
+    assert verdict.refuse and verdict.code == "no_figure"
+
+
+def test_does_not_refuse_an_answerable_question() -> None:
+    for q, p, figure in [
+        ("2025年铜仁市发放了多少职工医疗互助金？", TONGREN_2025, "3234万元"),
+        ("平凉市为多少家小微企业返还了工会经费？", PINGLIANG, "484"),
+        ("济南的建会企业集体协商建制率是多少？", JINAN, "85%"),
+    ]:
+        ans = ExtractiveAnswerer(known_places=PLACES).answer(q, [LASA, p])
+        assert not ans.refused, (q, ans.text)
+        assert figure in ans.text
+        _no_dangling(ans)
+
+
+def test_comparison_with_one_side_missing_answers_the_other() -> None:
+    q = "济南和广州的建会企业集体协商建制率分别是多少？"
+    ans = ExtractiveAnswerer(known_places=PLACES).answer(q, [JINAN, PINGLIANG])
+    assert not ans.refused
+    assert "85%" in ans.text and "广州" in ans.text and REFUSAL in ans.text
+    _no_dangling(ans)
+
+
+def test_refusal_answer_lists_titles() -> None:
+    ans = refusal_answer("广州市建了多少驿站？", [TONGREN_2025, TONGREN_2025, NANCHUAN_2025])
+    assert ans.refused and ans.text.startswith(REFUSAL)
+    assert ans.text.count("《铜仁市总工会2025年工作综述》") == 1
+    assert parse_citations(ans.text) == []
+
+
+# --------------------------------------------------------------------------- follow-ups
+
+H = [("2025年铜仁市总工会发放了多少职工医疗互助金？", "发放职工医疗互助金3234万元[1]。")]
+
+
+def test_followup_replaces_the_year() -> None:
+    assert resolve_followup("那2024年呢？", H) == "2024年铜仁市总工会发放了多少职工医疗互助金？"
+
+
+def test_followup_carries_place_org_and_year() -> None:
+    assert resolve_followup("发展了多少新会员？", H) == "2025年铜仁市总工会发展了多少新会员？"
+
+
+def test_followup_with_a_new_year_keeps_the_place() -> None:
+    out = resolve_followup("2024年发展了多少新会员？", H)
+    assert "2024年" in out and "铜仁市" in out and "2025" not in out
+
+
+def test_followup_replaces_the_place() -> None:
+    out = resolve_followup("那南川区呢？", H, known_places=["南川区"])
+    assert out == "2025年南川区总工会发放了多少职工医疗互助金？"
+    # a new place and nothing else to ask about: the previous question for that place
+    assert resolve_followup("南川区发放了多少？", H, known_places=["南川区"]) == out
+
+
+def test_followup_with_a_new_topic() -> None:
+    out = resolve_followup("那金秋助学呢？", H)
+    assert out.startswith("2025年铜仁市总工会") and "金秋助学" in out and "多少" in out
+
+
+def test_standalone_question_and_empty_history_are_unchanged() -> None:
+    q = "南川区2025年新建了多少家基层工会？"
+    assert resolve_followup(q, H, known_places=["南川区"]) == q
+    assert resolve_followup("那2024年呢？", []) == "那2024年呢？"
+    assert not is_followup(q, ["南川区"]) and is_followup("那2024年呢？")
+
+
+def test_followups_chain() -> None:
+    hist = [*H, ("那2024年呢？", "2980万元[1]。")]
+    assert resolve_followup("发放了多少助学金？", hist) == "2024年铜仁市总工会发放了多少助学金？"
+
+
+def test_history_as_chat_messages() -> None:
+    msgs = [{"role": "user", "content": H[0][0]}, {"role": "assistant", "content": H[0][1]}]
+    assert history_questions(msgs) == [H[0][0]]
+    assert resolve_followup("那2024年呢？", msgs).startswith("2024年铜仁市")
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+@dataclass
+class _Doc:
+    title: str
+    meta: dict[str, str]
+
+
+@dataclass
+class _Data:
+    documents: list[_Doc]
+
+
+@dataclass
+class _FakeAssistant:
+    """What the pipeline uses of an Assistant: settings, data.documents and retrieve()."""
+
+    passages: list[Passage]
+    settings: Settings = field(default_factory=Settings)
+    queries: list[str] = field(default_factory=list)
+    _answerer: Any = None
+    _lock: Any = field(default_factory=threading.Lock)
+
+    @property
+    def data(self) -> _Data:
+        return _Data([_Doc(p.title, dict(p.meta)) for p in self.passages])
+
+    def retrieve(self, question: str, k: int | None = None, **filters: Any) -> list[Passage]:
+        self.queries.append(question)
+        scored = [(sum(ch in p.title + p.text for ch in set(question)), i, p) for i, p in enumerate(self.passages)]
+        return [p for _, _, p in sorted(scored, key=lambda x: (-x[0], x[1]))][: k or self.settings.top_k]
+
+
+def test_pipeline_resolves_retrieves_and_answers() -> None:
+    fake = _FakeAssistant([TONGREN_2025, NANCHUAN_2025, JINAN])
+    ans = answer_question(fake, "那南川区呢？", [("2025年铜仁市总工会新建了多少家基层工会？", "…")])
+    assert ans.resolved_question == "2025年南川区总工会新建了多少家基层工会？"
+    assert fake.queries[0] == ans.resolved_question
+    assert ans.question == "那南川区呢？"
+    assert "45家" in ans.text and not ans.refused
+    assert ans.latency_ms > 0
+    _no_dangling(ans)
+
+
+def test_pipeline_refuses_and_streams() -> None:
+    fake = _FakeAssistant([TONGREN_2025, NANCHUAN_2025])
+    ans = answer_question(fake, "广州市总工会2025年发放了多少医疗互助金？", [])
+    assert ans.refused and ans.text.startswith(REFUSAL) and ans.passages
+    items = list(stream_answer(fake, "2025年铜仁市发放了多少职工医疗互助金？", []))
+    assert isinstance(items[-1], Answer) and all(isinstance(x, str) for x in items[:-1])
+    assert "3234万元" in items[-1].text and items[-1].resolved_question
+
+
+def test_pipeline_uses_the_llm_when_configured() -> None:
+    fake_models = pytest.importorskip("langchain_core.language_models.fake_chat_models")
+    from rag.answer.llm import LLMAnswerer
+
+    settings = Settings(llm="openai:fake", llm_api_key="x")
+    fake = _FakeAssistant([TONGREN_2025, NANCHUAN_2025], settings=settings)
+    model = fake_models.FakeListChatModel(responses=["发放职工医疗互助金3234万元[1]。"])
+    fake._answerer = LLMAnswerer(settings, model=model)
+    ans = answer_question(fake, "2025年铜仁市发放了多少职工医疗互助金？", [])
+    assert "3234万元" in ans.text and not ans.refused
+    _no_dangling(ans)
