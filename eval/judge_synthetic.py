@@ -39,17 +39,49 @@ DEV = ROOT / "eval" / "datasets" / "dev_faithfulness.jsonl"
 
 # Word lists of the generator (deliberately independent of rag/judge/lexicon.py).
 _REWRITES = [
-    ("截至", "到"), ("累计", "共"), ("共计", "一共"), ("参加", "参与"), ("获评", "获得"), ("达到", "达"),
-    ("进一步", ""), ("积极", ""), ("切实", ""), ("持续", ""), ("全力", ""), ("大力", ""), ("深入", ""),
-    ("有效", ""), ("扎实", ""), ("广泛", ""), ("先后", ""), ("组织开展", "开展"), ("通过", "借助"),
-    ("其中", "其中，"), ("此外，", ""), ("同时，", ""),
+    ("截至", "到"),
+    ("累计", "共"),
+    ("共计", "一共"),
+    ("参加", "参与"),
+    ("获评", "获得"),
+    ("达到", "达"),
+    ("进一步", ""),
+    ("积极", ""),
+    ("切实", ""),
+    ("持续", ""),
+    ("全力", ""),
+    ("大力", ""),
+    ("深入", ""),
+    ("有效", ""),
+    ("扎实", ""),
+    ("广泛", ""),
+    ("先后", ""),
+    ("组织开展", "开展"),
+    ("通过", "借助"),
+    ("其中", "其中，"),
+    ("此外，", ""),
+    ("同时，", ""),
 ]
 _FRAMES = ["", "", "", "据介绍，", "资料显示，", "从资料看，", "具体来说，"]
 _NEGATORS = ["未", "没有", "并未", "尚未", "不再"]
 _OPPOSITES = [
-    ("增长", "下降"), ("增加", "减少"), ("提高", "降低"), ("提升", "下滑"), ("扩大", "缩小"), ("首次", "再次"),
-    ("以上", "以下"), ("超过", "不足"), ("完成", "未完成"), ("建成", "停建"), ("新建", "拆除"), ("加强", "放松"),
-    ("实现", "未能实现"), ("覆盖", "未覆盖"), ("率先", "最后"), ("突破", "未达到"), ("全面", "局部"),
+    ("增长", "下降"),
+    ("增加", "减少"),
+    ("提高", "降低"),
+    ("提升", "下滑"),
+    ("扩大", "缩小"),
+    ("首次", "再次"),
+    ("以上", "以下"),
+    ("超过", "不足"),
+    ("完成", "未完成"),
+    ("建成", "停建"),
+    ("新建", "拆除"),
+    ("加强", "放松"),
+    ("实现", "未能实现"),
+    ("覆盖", "未覆盖"),
+    ("率先", "最后"),
+    ("突破", "未达到"),
+    ("全面", "局部"),
 ]
 _ADDITIONS = [
     "其中{noun}占比超过{pct}%",
@@ -274,9 +306,15 @@ def _addition(ans: str, ctx: str, pools: dict[str, list[str]], rng: random.Rando
     nouns = [w.word for w in ps.lcut(ctx) if w.flag in ("n", "vn") and len(w.word) >= 2]
     noun = rng.choice(nouns) if nouns else "该项工作"
     extra = tpl.format(
-        noun=noun, org=org, place=place, scope=rng.choice(_SCOPES), pct=rng.randint(12, 95),
-        money=rng.choice([500, 800, 2000, 3000]), year=rng.choice([2026, 2027, 2030]),
-        n=rng.randint(3, 60), age=rng.randint(28, 45),
+        noun=noun,
+        org=org,
+        place=place,
+        scope=rng.choice(_SCOPES),
+        pct=rng.randint(12, 95),
+        money=rng.choice([500, 800, 2000, 3000]),
+        year=rng.choice([2026, 2027, 2030]),
+        n=rng.randint(3, 60),
+        age=rng.randint(28, 45),
     )
     return ans.rstrip("。") + "，" + extra + "。"
 
@@ -325,15 +363,25 @@ def build(n: int, seed: int) -> list[dict]:
         }
         for flaw, ans in variants.items():
             if ans and ans != base:
-                rows.append(dict(id=f"s{k}{flaw[:3]}", question=question, contexts=contexts, answer=ans,
-                                 faithful=False, flaw=flaw))
+                rows.append(
+                    dict(
+                        id=f"s{k}{flaw[:3]}",
+                        question=question,
+                        contexts=contexts,
+                        answer=ans,
+                        faithful=False,
+                        flaw=flaw,
+                    )
+                )
     return rows
 
 
 def _fmt(report: dict) -> str:
     o = report["overall"]
-    lines = [f"  overall  AUC {o['roc_auc']:.3f}  (n={o['n']}, faithful={o['n_faithful']}, "
-             f"{report['ms_per_answer']:.1f} ms/answer)"]
+    lines = [
+        f"  overall  AUC {o['roc_auc']:.3f}  (n={o['n']}, faithful={o['n_faithful']}, "
+        f"{report['ms_per_answer']:.1f} ms/answer)"
+    ]
     for flaw, r in report["per_flaw"].items():
         lines.append(f"  {flaw:<22} AUC {r['roc_auc']:.3f}  (n={r['n']})")
     return "\n".join(lines)

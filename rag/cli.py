@@ -127,7 +127,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from rag.evaluation.harness import format_summary, run_eval
 
         items = load_dataset(args.dataset)
-        summary = run_eval(items, _load(args), args.out, judge=_judge(args), k=args.k or 5, progress=not args.quiet)
+        summary = run_eval(
+            items,
+            _load(args),
+            args.out,
+            judge=_judge(args),
+            k=args.k or 5,
+            progress=not args.quiet,
+            config={"dataset": str(args.dataset), "index": str(args.index)},
+        )
         print(format_summary(summary))
         print(f"\nwritten: {args.out}/summary.json results.jsonl report.md report.html")
         return 0

@@ -147,13 +147,6 @@ def test_empty_question_is_an_error(bm25_index):
 # ------------------------------------------------------------- retriever contract
 
 
-@pytest.fixture(scope="module")
-def hashing_index(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("idx_hash")
-    build_index([ROOT / "seeds"], folder, Settings(embedding_model="hashing"))
-    return folder
-
-
 def _retrievers(path: Path):
     from rag.retrieval.retrievers import DenseRetriever, HybridRetriever, LexicalRetriever
 
@@ -166,10 +159,10 @@ def _retrievers(path: Path):
 
 
 @pytest.mark.parametrize("name", ["lexical", "dense", "hybrid"])
-def test_retriever_contract(hashing_index, name):
+def test_retriever_contract(full_index, name):
     from rag.retrieval.retrievers import Retriever
 
-    r = _retrievers(hashing_index)[name]
+    r = _retrievers(full_index)[name]
     assert isinstance(r, Retriever)
     q = "拉萨全市建立了多少个基层工会组织？会员总数是多少？"
     hits = r.search(q, 5)

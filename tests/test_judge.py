@@ -60,7 +60,9 @@ def test_figures_are_normalised() -> None:
     [b] = extract_figures("投入资金3234万元")
     assert (a.value, a.unit) == (b.value, b.unit) == (32340000.0, "元")
     assert [(f.value, f.unit) for f in extract_figures("第三届，近两万名，2.4万人次")] == [
-        (3.0, "届"), (20000.0, "名"), (24000.0, "人次"),
+        (3.0, "届"),
+        (20000.0, "名"),
+        (24000.0, "人次"),
     ]
     assert extract_figures("五一劳动奖章") == []  # 五一 is a name, not a figure
 

@@ -99,7 +99,7 @@ def is_terminated(line: str) -> bool:
     return any(line.endswith(t) for t in TERMINAL)
 
 
-def _continues(prev: _Line, nxt: _Line) -> bool:
+def _continues(prev: _Line, nxt: _Line, indented_doc: bool = False) -> bool:
     """Whether ``nxt`` is the rest of a sentence that ``prev`` started."""
     if is_terminated(prev.text) or nxt.indented or _HEADING_START.match(nxt.text):
         return False
@@ -107,7 +107,51 @@ def _continues(prev: _Line, nxt: _Line) -> bool:
         return False
     if len(nxt.text) <= ORPHAN and not is_terminated(nxt.text) and len(prev.text) >= 4:
         return True
+    if indented_doc and prev.indented and len(prev.text) >= 8:
+        return True  # paragraphs start indented here and never end without punctuation
+    if len(prev.text) >= 6 and _word_crosses(prev.text, nxt.text):
+        return True  # "…户外劳动" + "者驿站…": a word runs over the line end
+    if (
+        indented_doc
+        and not prev.indented
+        and len(prev.text) >= 8
+        and len(nxt.text) >= LONG_LINE
+        and "，" in prev.text
+        and not _HEADING_START.match(prev.text)
+    ):
+        # paragraphs here start indented: an unindented clause-bearing fragment followed
+        # by an unindented long line is a paragraph cut at a page end, not a heading
+        return True
     return len(prev.text) >= LONG_LINE or (len(prev.text) >= 8 and prev.text[-1] in "，,、")
+
+
+def _word_crosses(a: str, b: str) -> bool:
+    """Whether jieba reads a word across the end of ``a`` into ``b`` (a line cut mid-word).
+
+    >>> _word_crosses("全区已有户外劳动", "者驿站100个。")
+    True
+    >>> _word_crosses("工作综述", "劳动创造幸福")
+    False
+    """
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tail, head = a[-6:], b[:6]
+    if not (_is_cjk(tail[-1]) and _is_cjk(head[0])):
+        return False
+    pos = 0
+    for w in jieba.cut(tail + head, HMM=False):
+        end = pos + len(w)
+        if pos < len(tail) < end and len(w) >= 2:
+            return True
+        pos = end
+    return False
+
+
+def _is_cjk(c: str) -> bool:
+    return "\u4e00" <= c <= "\u9fff"
 
 
 def _join(a: str, b: str) -> str:
@@ -124,6 +168,8 @@ def paragraphs(text: str) -> list[Paragraph]:
     two-character orphan; short unpunctuated lines between the two halves are captions.
     """
     lines = [ln for ln in _lines(text) if ln is not None]
+    long_lines = [ln for ln in lines if len(ln.text) >= LONG_LINE]
+    indented_doc = len(long_lines) >= 10 and sum(ln.indented for ln in long_lines) > 0.5 * len(long_lines)
     out: list[Paragraph] = []
     i = 0
     while i < len(lines):
@@ -135,8 +181,8 @@ def paragraphs(text: str) -> list[Paragraph]:
         j = i + 1
         while j < len(lines):
             nxt = lines[j]
-            probe = _Line(body, last.start, last.indented)
-            if _continues(probe, nxt):
+            probe = _Line(body, last.start, cur.indented)  # indented = the paragraph began indented
+            if _continues(probe, nxt, indented_doc):
                 if _is_caption_run(lines, j, probe):
                     k = j
                     while k < len(lines) and _caption_like(lines[k]):

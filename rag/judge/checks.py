@@ -93,8 +93,12 @@ def check_figures(claim: str, passages: list[Passage], region: Region, question:
             continue
         if pi >= 0 and f.unit == "年" and any(_matches(f, g) for g in passages[pi].figures):
             continue  # a year restated from elsewhere in the passage frames the claim
-        near = [(k, g) for k, p in enumerate(passages) for g in p.figures
-                if _matches(f, g) and _near_claim(grams, p.text, g.start)]
+        near = [
+            (k, g)
+            for k, p in enumerate(passages)
+            for g in p.figures
+            if _matches(f, g) and _near_claim(grams, p.text, g.start)
+        ]
         if near:
             same = any(k == pi for k, _ in near)
             issues.append(Issue(f"数字 {figure_label(f)} 不在对齐片段中", 0.9 if same else 0.8))
@@ -166,8 +170,11 @@ _NEGATION_RE = re.compile("|".join(sorted(NEGATION_CUES, key=len, reverse=True))
 
 def _negation_cues(text: str) -> list[tuple[int, str]]:
     """(position, cue) of negations in ``text``, skipping words like 不断 or 非公."""
-    return [(m.start(), m.group(0)) for m in _NEGATION_RE.finditer(text)
-            if not _inside_non_negating(text, m.start(), m.group(0))]
+    return [
+        (m.start(), m.group(0))
+        for m in _NEGATION_RE.finditer(text)
+        if not _inside_non_negating(text, m.start(), m.group(0))
+    ]
 
 
 @lru_cache(maxsize=1024)
@@ -271,8 +278,12 @@ def _left_units(tokens: tuple[Token, ...], idx: int, text: str, same_kind: set[i
             j -= 1
             continue
         # A word repeated all over the source (工会, 职工) cannot tell which item it labels.
-        if (t.kind not in ("function", "number") and len(t.word) >= 2 and t.word in passages_text
-                and passages_text.count(t.word) <= 2):
+        if (
+            t.kind not in ("function", "number")
+            and len(t.word) >= 2
+            and t.word in passages_text
+            and passages_text.count(t.word) <= 2
+        ):
             units.append(t.word)
         elif t.kind != "function":
             gap += len(t.word)
@@ -351,8 +362,12 @@ def _right_units(tokens: tuple[Token, ...], start: int, same_kind: set[int], pas
             continue
         if any(ch in _CLAUSE_BOUND for ch in t.word) or j in same_kind or len(units) >= 3:
             break
-        if (t.kind not in ("function", "number") and len(t.word) >= 2 and t.word in passages_text
-                and passages_text.count(t.word) <= 2):
+        if (
+            t.kind not in ("function", "number")
+            and len(t.word) >= 2
+            and t.word in passages_text
+            and passages_text.count(t.word) <= 2
+        ):
             units.append(t.word)
         elif t.kind != "function":
             gap += len(t.word)
@@ -405,8 +420,9 @@ def _figure_binding(claim: str, tokens: tuple[Token, ...], p: Passage, lo: int, 
             continue  # not in the passage at all: check_figures reports it
         if not own:
             # The figure is stated elsewhere, but here the source gives this label another value.
-            slot = next((g for g in others if (left and left[0] in lefts[id(g)])
-                         or (right and right[0] in rights[id(g)])), None)
+            slot = next(
+                (g for g in others if (left and left[0] in lefts[id(g)]) or (right and right[0] in rights[id(g)])), None
+            )
             if slot is not None:
                 issues.append(Issue(f"数字 {figure_label(f)} 与资料 {figure_label(slot)} 不符", 0.25))
             continue

@@ -23,8 +23,9 @@ def _partial(word: str, window: str) -> float:
     >>> round(_partial("涌现出", "涌现工人先锋号"), 2), _partial("派驻", "工会")
     (0.6, 0.0)
     """
-    longest = max((j - i for i in range(len(word)) for j in range(i + 2, len(word) + 1) if word[i:j] in window),
-                  default=0)
+    longest = max(
+        (j - i for i in range(len(word)) for j in range(i + 2, len(word) + 1) if word[i:j] in window), default=0
+    )
     if longest >= 2:
         return 0.9 * longest / len(word)
     return 0.2 * sum(ch in window for ch in word) / max(1, len(word))
@@ -160,9 +161,7 @@ def _missing_word(claim: str, t: Token, window: str) -> Issue | None:
     return Issue(f"{label} {t.word} 与资料 {other} 不符", 0.4)
 
 
-def lexical_support(
-    claim: str, passages: list[Passage], region: Region, question: str
-) -> tuple[float, list[Issue]]:
+def lexical_support(claim: str, passages: list[Passage], region: Region, question: str) -> tuple[float, list[Issue]]:
     """IDF-weighted share of the claim's content words (and figures) found in the evidence.
 
     Credit per word: 1 in the aligned window, 0.75 elsewhere in the contexts, 0.6 in the

@@ -83,8 +83,13 @@ def _kind(word: str, flag: str) -> str:
         return "level"
     if word in FUNCTION_WORDS or flag in FUNCTION_POS:
         return "function"
-    if (flag.startswith("nr") and 2 <= len(word) <= 3 and word[0] in _SURNAMES and _CJK.match(word)
-            and word_freq(word) <= 30):  # 高水平, 黄金周 are tagged nr but are common words
+    if (
+        flag.startswith("nr")
+        and 2 <= len(word) <= 3
+        and word[0] in _SURNAMES
+        and _CJK.match(word)
+        and word_freq(word) <= 30
+    ):  # 高水平, 黄金周 are tagged nr but are common words
         return "person"
     if flag == "ns" or (len(word) >= 2 and word.endswith(PLACE_SUFFIXES) and flag.startswith("n")):
         return "place"
@@ -120,9 +125,14 @@ def _join_split_names(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     while i < len(pairs):
         w, flag = pairs[i]
         if (
-            len(w) == 1 and w in _SURNAMES and flag.startswith("nr") and i + 1 < len(pairs)
-            and 1 <= len(pairs[i + 1][0]) <= 2 and _CJK.match(pairs[i + 1][0])
-            and pairs[i + 1][1][:1] in ("n", "a") and pairs[i + 1][0] not in FUNCTION_WORDS
+            len(w) == 1
+            and w in _SURNAMES
+            and flag.startswith("nr")
+            and i + 1 < len(pairs)
+            and 1 <= len(pairs[i + 1][0]) <= 2
+            and _CJK.match(pairs[i + 1][0])
+            and pairs[i + 1][1][:1] in ("n", "a")
+            and pairs[i + 1][0] not in FUNCTION_WORDS
         ):
             out.append((w + pairs[i + 1][0], "nr"))
             i += 2

@@ -68,5 +68,5 @@ class BM25Index:
 
         cfg = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
         model = bm25s.BM25.load(str(folder), allow_pickle=False, mmap=False)
-        tokenizer = Tokenizer(cfg["user_words"], bigrams=cfg["bigrams"])
+        tokenizer = Tokenizer(cfg["user_words"], bigrams=cfg["bigrams"], search_mode=cfg.get("search_mode", True))
         return cls(model, tokenizer, int(model.scores["num_docs"]))

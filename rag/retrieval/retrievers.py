@@ -83,13 +83,24 @@ class HybridRetriever:
         self.settings = settings or Settings()
         self.lexical = LexicalRetriever(data)
         self.dense = DenseRetriever(data) if data.dense is not None and data.embedder is not None else None
+        self.scopes = PlaceScopes(data)
 
     def fused(self, query: str, n: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Rows and fused scores for one query."""
+        """Rows and fused scores for one query.
+
+        Besides the lexical and dense lists over the whole index, when the query names a
+        place that documents are about (their title or recorded place), the lexical list
+        restricted to those documents is fused in too: a passage of the 湖南 report that
+        never repeats "湖南" still counts as being about 湖南.
+        """
         c = self.settings.candidates
         lists = [(self.lexical.ranked(query, c, mask), 1.0)]
         if self.dense is not None and self.settings.dense_weight > 0:
             lists.append((self.dense.ranked(query, c, mask), self.settings.dense_weight))
+        scope = self.scopes.mask_for(query)
+        if scope is not None:
+            scoped = scope if mask is None else scope & mask
+            lists.append((self.lexical.ranked(query, c, scoped), 1.0))
         return rrf(lists, self.settings.rrf_k)[:n]
 
     def search(
@@ -108,6 +119,47 @@ class HybridRetriever:
         rows = dedup([r for r, _ in ranked], [self.data.chunks[r].text for r, _ in ranked], k)
         score = dict(ranked)
         return [Passage.from_chunk(self.data.chunks[r], score[r]) for r in rows]
+
+
+class PlaceScopes:
+    """Which chunks belong to documents about a place named in a query.
+
+    Each document is known by the stems of its recorded place and of the place in its
+    title (安康市 -> 安康, 重庆南川区 -> 南川区/南川); a query naming one of them scopes to those
+    documents. Names shared by more than a third of the documents scope nothing.
+    """
+
+    _SUFFIX = re.compile(r"(?:省|自治区|市|自治州|州|县|区|新区|盟)$")
+
+    def __init__(self, data: IndexData):
+        self.data = data
+        by_name: dict[str, set[str]] = {}
+        for d in data.documents:
+            for name in {d.meta.get("place", ""), d.meta.get("org", "")}:
+                for form in self._forms(name):
+                    by_name.setdefault(form, set()).add(d.id)
+        limit = max(2, len(data.documents) // 3)
+        self.by_name = {k: v for k, v in by_name.items() if len(v) <= limit and k not in {"全国", "中国"}}
+        self.doc_of_row = np.array([c.doc_id for c in data.chunks], dtype=object)
+        self._names = sorted(self.by_name, key=len, reverse=True)
+
+    def _forms(self, name: str) -> set[str]:
+        if not name or len(name) < 2:
+            return set()
+        forms = {name}
+        stem = self._SUFFIX.sub("", name)
+        if len(stem) >= 2:
+            forms.add(stem)
+        return forms
+
+    def mask_for(self, query: str) -> np.ndarray | None:
+        docs: set[str] = set()
+        for name in self._names:
+            if name in query:
+                docs |= self.by_name[name]
+        if not docs or len(docs) == len(self.data.documents):
+            return None
+        return np.isin(self.doc_of_row, list(docs))
 
 
 def rrf(lists: Sequence[tuple[list[tuple[int, float]], float]], k: int = 60) -> list[tuple[int, float]]:

@@ -144,9 +144,10 @@ def corpus_terms(texts: Iterable[str], min_count: int = 1) -> list[str]:
 class Tokenizer:
     """jieba (search mode) + whole figures + an optional corpus user dictionary."""
 
-    def __init__(self, user_words: Iterable[str] = (), *, bigrams: bool = False):
+    def __init__(self, user_words: Iterable[str] = (), *, bigrams: bool = False, search_mode: bool = True):
         self.user_words = sorted(set(user_words))
         self.bigrams = bigrams
+        self.search_mode = search_mode
         self._jieba: Any = None
         self._lock = threading.Lock()
 
@@ -178,7 +179,8 @@ class Tokenizer:
                 out.append(bare)
         tk = self._tk()
         for run in _CJK_RUN.findall(_FIGURE.sub(" ", t)):
-            for w in tk.cut_for_search(run, HMM=True):
+            words = tk.cut_for_search(run, HMM=True) if self.search_mode else tk.cut(run, HMM=True)
+            for w in words:
                 if w not in STOPWORDS and w.strip():
                     out.append(w)
             if self.bigrams and len(run) >= 2 and not run.isascii():
