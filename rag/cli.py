@@ -233,10 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
     jd = evs.add_parser("judge", help="score the faithfulness of any system's answers")
     jd.add_argument("--input", required=True)
     jd.add_argument("--output", required=True)
-    jd.add_argument("--llm-judge", action="store_true")
     meta = evs.add_parser("meta", help="ROC-AUC of the judge against labelled answers")
     meta.add_argument("file")
-    meta.add_argument("--llm-judge", action="store_true")
+    for sp in (run, jd, meta):
+        if sp is not run:
+            sp.add_argument("--llm-judge", action="store_true", help="judge with the configured LLM instead of offline")
+        sp.add_argument("--llm", help="provider:model for the LLM judge (RAG_LLM)")
+        sp.add_argument("--llm-base-url", help="OpenAI-compatible endpoint (RAG_LLM_BASE_URL)")
     ev.set_defaults(func=cmd_eval)
     return p
 
