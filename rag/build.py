@@ -34,6 +34,7 @@ from rag.store import (
     publish,
     read_manifest,
     read_records,
+    write_lock,
     write_records,
 )
 
@@ -82,9 +83,18 @@ def build_index(
     settings: Settings | None = None,
     progress: Progress | None = None,
 ) -> BuildReport:
-    """Add or update ``paths`` (files or folders) in the index at ``index_dir``."""
+    """Add or update ``paths`` (files or folders) in the index at ``index_dir``.
+
+    Concurrent ingests into one index run one after the other (a lock file); readers
+    keep using the previous version until the new one is published.
+    """
     settings = settings or Settings.from_env()
     root = Path(index_dir)
+    with write_lock(root):
+        return _build(paths, root, settings, progress)
+
+
+def _build(paths: Iterable[str | Path], root: Path, settings: Settings, progress: Progress | None) -> BuildReport:
     t0 = time.perf_counter()
     report = BuildReport(str(root))
     say = progress or (lambda stage, done, total: None)

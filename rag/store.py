@@ -23,6 +23,8 @@ import secrets
 import shutil
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,6 +143,20 @@ def read_records(folder: Path) -> tuple[dict[str, FileRecord], list[Document], l
     finally:
         con.close()
     return files, documents, chunks
+
+
+@contextmanager
+def write_lock(root: Path) -> Iterator[None]:
+    """Hold ``root/.lock`` exclusively: one ingest at a time per index (readers never wait)."""
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def new_version_dir(root: Path) -> Path:

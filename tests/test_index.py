@@ -239,3 +239,30 @@ def test_hnsw_above_threshold():
     assert exact.exact and not approx.exact
     q = v[7]
     assert exact.search(q, 1)[0][0] == 7 and approx.search(q, 1)[0][0] == 7
+
+
+def test_concurrent_ingests_do_not_corrupt_the_index(tmp_path):
+    import threading
+
+    docs = _corpus(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "c.txt").write_text("泉州市工会工作\n\n建成职工服务驿站300个。\n", encoding="utf-8")
+    idx = tmp_path / "idx"
+    s = Settings(embedding_model="none")
+    errors: list[BaseException] = []
+
+    def run(paths):
+        try:
+            build_index(paths, idx, s)
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=([docs],)), threading.Thread(target=run, args=([other],))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    sources = {d.source for d in Assistant.load(idx).documents()}
+    assert sources == {"a.txt", "b.txt", "c.txt"}
