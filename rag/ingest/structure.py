@@ -242,6 +242,9 @@ def section_tree(article: Article) -> Section:
     kinds: list[tuple[str, str] | None] = [
         heading_kind(p, paras[i + 1] if i + 1 < len(paras) else None) for i, p in enumerate(paras)
     ]
+    if any(k and k[0].startswith("md") for k in kinds):
+        # explicit Markdown structure: a short plain line is a caption or a lead, not a heading
+        kinds = [None if k and k[0] == "standalone" else k for k in kinds]
     rank = _kind_ranks([k[0] for k in kinds if k])
     root = Section(article.title, 0)
     stack = [root]
