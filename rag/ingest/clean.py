@@ -95,6 +95,15 @@ def _lines(text: str) -> list[_Line | None]:
     return out
 
 
+def unbalanced(text: str) -> bool:
+    """Quotes or brackets that do not pair up: the line starts or stops inside a phrase.
+
+    >>> unbalanced("开展“当好主人翁•建功新时代”“建功"), unbalanced("举旗定向，昂扬向上")
+    (True, False)
+    """
+    return any(text.count(a) != text.count(b) for a, b in ("“”", "《》", "（）", "「」"))
+
+
 def is_terminated(line: str) -> bool:
     return any(line.endswith(t) for t in TERMINAL)
 
@@ -109,6 +118,8 @@ def _continues(prev: _Line, nxt: _Line, indented_doc: bool = False) -> bool:
         return True
     if indented_doc and prev.indented and len(prev.text) >= 8:
         return True  # paragraphs start indented here and never end without punctuation
+    if re.search(r"[。！？]", prev.text[:-1]) or prev.text[0] in "”’」』）)" or unbalanced(prev.text):
+        return True  # a sentence ended inside the line, or it began mid-quote: body text
     if len(prev.text) >= 6 and _word_crosses(prev.text, nxt.text):
         return True  # "…户外劳动" + "者驿站…": a word runs over the line end
     if (

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from rag.ingest.clean import Paragraph, is_terminated, normalize_for_match
+from rag.ingest.clean import Paragraph, is_terminated, normalize_for_match, unbalanced
 
 _MD = re.compile(r"^(#{1,6})\s*(.*?)\s*#*$")
 _TOC_HEAD = re.compile(r"^目\s*录$")
@@ -227,6 +227,9 @@ def heading_kind(p: Paragraph, next_p: Paragraph | None) -> tuple[str, str] | No
     if (
         len(text) <= STANDALONE_MAX
         and not is_terminated(text)
+        and not re.search(r"[。！？]", text)
+        and text[0] not in "”’」』）)"
+        and not unbalanced(text)
         and not _SUBTITLE.match(text)
         and next_p is not None
         and not next_p.caption
