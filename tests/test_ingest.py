@@ -354,8 +354,8 @@ def test_bylines_and_captions_are_not_headings(parsed_seeds):
         for c in pf.chunks:
             for h in c.heading_path:
                 assert not h.startswith(("记者", "编辑", "二审", "三审", "（本版")), h
-            # fragments of broken lines are not headings either
-            assert not re.search("[。！？]", h) and h.count("“") == h.count("”"), h
+                # fragments of broken lines are not headings either
+                assert not re.search("[。！？]", h) and h.count("“") == h.count("”"), h
     # image captions of the Markdown article in 003 are not headings
     heads_003 = {h for c in parsed_seeds["003_c29671b5c8295cff.txt"].chunks for h in c.heading_path}
     assert heads_003 == {"举旗定向，昂扬向上展风采", "服务大局，产才融合促发展", "情系职工，组织覆盖增活力"}
