@@ -122,7 +122,7 @@ class HybridRetriever:
 
 
 class PlaceScopes:
-    """Which chunks belong to documents about a place named in a query.
+    """Which chunks belong to documents about a place (and year) named in a query.
 
     Each document is known by the stems of its recorded place and of the place in its
     title (安康市 -> 安康, 重庆南川区 -> 南川区/南川); a query naming one of them scopes to those
@@ -153,10 +153,18 @@ class PlaceScopes:
         return forms
 
     def mask_for(self, query: str) -> np.ndarray | None:
+        """Rows of the documents about the places (and, among those, the year) the query names."""
         docs: set[str] = set()
         for name in self._names:
             if name in query:
                 docs |= self.by_name[name]
+        years = set(re.findall(r"((?:19|20)\d{2})年", query))
+        if years:
+            of_year = {d.id for d in self.data.documents if d.meta.get("year") in years}
+            if docs and docs & of_year:
+                docs &= of_year  # 铜仁 + 2025: the 2025 report, not the 2024 one
+            elif not docs and 0 < len(of_year) <= max(2, len(self.data.documents) // 3):
+                docs = of_year
         if not docs or len(docs) == len(self.data.documents):
             return None
         return np.isin(self.doc_of_row, list(docs))
