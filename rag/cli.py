@@ -127,17 +127,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from rag.evaluation.harness import format_summary, run_eval
 
         items = load_dataset(args.dataset)
+        assistant = _load(args)
+        cold_ms = assistant.warm_up()  # latency figures are for a warm assistant; cold start reported apart
         summary = run_eval(
             items,
-            _load(args),
+            assistant,
             args.out,
             judge=_judge(args),
             k=args.k or 5,
             progress=not args.quiet,
-            config={"dataset": str(args.dataset), "index": str(args.index)},
+            config={"dataset": str(args.dataset), "index": str(args.index), "warm_up_ms": round(cold_ms, 1)},
         )
         print(format_summary(summary))
-        print(f"\nwritten: {args.out}/summary.json results.jsonl report.md report.html")
+        print(f"\nwarm-up (first question, loads dictionaries and models): {cold_ms:.0f} ms")
+        print(f"written: {args.out}/summary.json results.jsonl report.md report.html")
         return 0
     if args.eval_cmd == "retrieval":
         from rag.evaluation.retrieval_table import retrieval_table

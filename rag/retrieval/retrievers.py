@@ -95,8 +95,9 @@ class HybridRetriever:
         """
         c = self.settings.candidates
         lists = [(self.lexical.ranked(query, c, mask), 1.0)]
-        if self.dense is not None and self.settings.dense_weight > 0:
-            lists.append((self.dense.ranked(query, c, mask), self.settings.dense_weight))
+        weight = self.settings.fusion_weight(str(self.data.manifest.get("embedding_model", "corpus")))
+        if self.dense is not None and weight > 0:
+            lists.append((self.dense.ranked(query, c, mask), weight))
         scope = self.scopes.mask_for(query)
         if scope is not None:
             scoped = scope if mask is None else scope & mask
