@@ -10,6 +10,7 @@ from rag.answer.citations import parse_citations
 from rag.answer.extractive import (
     ExtractiveAnswerer,
     analyze,
+    asked_measure,
     comparison_queries,
     find_places,
     find_years,
@@ -226,3 +227,49 @@ def test_analysis_scores_the_right_window_first() -> None:
     best = a.needs[0].best
     assert best is not None and re.search("3234万元", best.text)
     assert best.typed and best.fit == 1.0
+
+
+def test_slogans_and_ordinals_are_not_figures() -> None:
+    assert not has_quantity("搭建帮扶、维权、服务“三位一体”的工作平台")
+    assert not has_quantity("增强“四个意识”、坚定“四个自信”") and not has_quantity("中国工会第十八次全国代表大会")
+    assert has_quantity("两批次435名全国劳模") and has_quantity("开展“五小”活动1200项")
+
+
+def test_asked_measure_reads_the_counter_or_the_head_noun() -> None:
+    def measure(q: str) -> str:
+        return asked_measure(parse_question(q).needs[0])
+
+    assert measure("西藏自治区工会五年表彰了多少名劳模？") == "P"
+    assert measure("开展了多少场宣讲？") == "E"
+    assert measure("甘肃工会发放了多少帮扶资金？") == "M"
+    assert measure("济南的建制率是多少？") == "R"
+    assert measure("建成了多少个驿站？") == "G"
+
+
+def test_the_figure_the_asked_thing_governs_is_chosen() -> None:
+    p = _p(
+        "xz",
+        "筹措资金6.26亿元建成“职工之家”等服务阵地542个。全区新培育全国最美工会户外劳动者服务站点25个、全国职工书屋示范点39个。",
+        "西藏自治区工会五年工作综述",
+        "西藏自治区",
+        "2022",
+    )
+    a = analyze("西藏建成了多少个职工书屋？", [p])
+    assert a.needs[0].figure_fit == "strong"
+    ans = EX.answer("西藏建成了多少个职工书屋？", [p])
+    assert "39个" in ans.text and "542个" not in ans.text
+
+
+def test_people_counted_in_person_visits_fit_a_people_question() -> None:
+    p = _p(
+        "ya", "各级工会累计开展各类文化活动2000余场次，参与职工20万余人次。", "延安市工会工作五年回眸", "延安市", "2023"
+    )
+    ans = EX.answer("延安有多少名职工参与了工会组织的文化活动？", [p])
+    assert not ans.refused and "20万余人次" in ans.text
+    # but a count of events does not answer how many people, nor person-visits how many events
+    assert EX.answer(
+        "延安有多少名职工参加文化活动？",
+        [_p("y2", "各级工会累计开展各类文化活动2000余场次。", "延安市工会工作五年回眸", "延安市", "2023")],
+    ).refused
+    p3 = _p("y3", "组织职工大讲堂等活动覆盖职工20万余人次。", "延安市工会工作五年回眸", "延安市", "2023")
+    assert EX.answer("延安开展了多少场职工大讲堂？", [p3]).refused

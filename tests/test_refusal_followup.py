@@ -141,6 +141,85 @@ def test_comparison_with_one_side_missing_answers_the_other() -> None:
     _no_dangling(ans)
 
 
+# A 多少 question must be answered by a figure that measures what is asked.
+GANSU = _p(
+    "gs",
+    "主动承担城镇困难职工解困脱困任务，搭建困难职工帮扶、维权、服务“三位一体”的职工帮扶中心工作平台。"
+    "各级工会投入大量人力、财力，累计拨付专项资金4700余万元，慰问疫情防控一线人员37万余人次。",
+    "甘肃省工会第十二次代表大会以来工作综述",
+    "甘肃省",
+    "2022",
+)
+ANHUI = _p(
+    "ah",
+    "全省共涌现出全国劳动模范和先进工作者84名。"
+    "我省工会累计投入帮扶资金7.1亿元，全省建档在册的20.4万户城市困难职工全部实现解困脱困。",
+    "安徽省工会工作综述",
+    "安徽省",
+    "2022",
+)
+XIZANG = _p(
+    "xz",
+    "职工大讲堂、劳模工匠巡回宣讲等活动覆盖职工1000万人次；以重大工程带动劳动和技能竞赛，涉及56个工种、参赛职工27万人次。",
+    "西藏自治区工会五年工作综述",
+    "西藏自治区",
+    "2022",
+)
+PLACES_2 = [*PLACES, "甘肃省", "安徽省", "西藏自治区"]
+
+
+def test_refuses_a_count_whose_best_clause_has_no_figure() -> None:
+    q = "甘肃工会5年来为困难职工发放了多少帮扶资金？"
+    verdict = check_refusal(q, [GANSU, ANHUI], PLACES_2)
+    assert verdict.refuse and verdict.code == "figure_unfit", verdict
+    ans = ExtractiveAnswerer(known_places=PLACES_2).answer(q, [GANSU, ANHUI])
+    assert ans.refused and ans.text.startswith(REFUSAL) and ans.citations == ()
+    assert "甘肃" in ans.text and "帮扶资金" in ans.text  # says what is missing, and where
+    assert "《甘肃省工会第十二次代表大会以来工作综述》" in ans.text  # lists the closest passages
+    assert "7.1亿元" not in ans.text  # never the figure of another place
+    # the place that reports it is answered with its figure
+    ans = ExtractiveAnswerer(known_places=PLACES_2).answer("安徽工会为困难职工投入了多少帮扶资金？", [GANSU, ANHUI])
+    assert not ans.refused and "7.1亿元" in ans.text
+    _no_dangling(ans)
+
+
+def test_refuses_a_figure_that_measures_something_else() -> None:
+    q = "西藏自治区工会五年表彰了多少名劳模？"
+    verdict = check_refusal(q, [XIZANG], PLACES_2)
+    assert verdict.refuse and verdict.code == "figure_unfit", verdict
+    assert "1000万人次" in verdict.reason  # the figure that was close, and why it does not answer
+    ans = ExtractiveAnswerer(known_places=PLACES_2).answer(q, [XIZANG])
+    assert ans.refused and ans.text.startswith(REFUSAL) and "西藏自治区" in ans.text
+    # the same passage answers what its figures do measure
+    for question, figure in [
+        ("西藏参加劳动和技能竞赛的职工有多少人次？", "27万人次"),
+        ("西藏劳动和技能竞赛涉及多少个工种？", "56个"),
+    ]:
+        ans = ExtractiveAnswerer(known_places=PLACES_2).answer(question, [XIZANG])
+        assert not ans.refused and figure in ans.text, (question, ans.text)
+
+
+def test_a_fitting_figure_elsewhere_about_the_place_is_the_answer() -> None:
+    honours = _p(
+        "xz2",
+        "五年来，全区评选表彰自治区劳动模范和先进工作者200名。",
+        "西藏自治区工会五年工作综述",
+        "西藏自治区",
+        "2022",
+    )
+    ans = ExtractiveAnswerer(known_places=PLACES_2).answer("西藏自治区工会五年表彰了多少名劳模？", [XIZANG, honours])
+    assert not ans.refused and "200名" in ans.text and "1000万人次" not in ans.text
+    _no_dangling(ans)
+
+
+def test_comparison_side_without_a_fitting_figure_is_said_missing() -> None:
+    ans = ExtractiveAnswerer(known_places=PLACES_2).answer("安徽和西藏分别表彰了多少名全国劳模？", [ANHUI, XIZANG])
+    assert not ans.refused
+    assert "84名" in ans.text and "1000万人次" not in ans.text
+    assert "西藏：" + REFUSAL in ans.text
+    _no_dangling(ans)
+
+
 def test_refusal_answer_lists_titles() -> None:
     ans = refusal_answer("广州市建了多少驿站？", [TONGREN_2025, TONGREN_2025, NANCHUAN_2025])
     assert ans.refused and ans.text.startswith(REFUSAL)

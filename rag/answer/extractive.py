@@ -13,6 +13,12 @@ window per asked thing is quoted as written and marked with ``[n]``:
 >>> ExtractiveAnswerer().answer("2025年铜仁市发放了多少医疗互助金？", [p]).text
 '发放职工医疗互助金3234万元[1]。'
 
+For a 多少/几 question the window must also hold a figure that measures what is asked
+(see "figure fit"): the asked thing written in the phrase the figure is bound to, and a
+counter that fits the asked one (人次 does not count 名 of 劳模, 个 of 基地 not 元). The
+best-scored window without such a figure gives way to one with it, or the need is marked
+unanswered ("figure_fit" of its ``NeedResult``).
+
 ``analyze`` exposes the scored windows; ``rag.answer.refusal`` reads them to decide
 whether the passages answer at all.
 """
@@ -20,6 +26,7 @@ whether the passages answer at all.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 import threading
@@ -35,12 +42,15 @@ from rag.settings import Settings
 __all__ = [
     "Analysis",
     "ExtractiveAnswerer",
+    "FigureFit",
     "NeedResult",
     "QuestionInfo",
     "Window",
     "analyze",
+    "asked_measure",
     "clause_spans",
     "comparison_queries",
+    "figure_fit",
     "find_places",
     "find_years",
     "has_quantity",
@@ -212,13 +222,45 @@ def clause_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return out
 
 
+_QUOTED_SPAN_RE = re.compile(
+    r"“[^”]{0,40}”|‘[^’]{0,40}’|「[^」]{0,40}」|『[^』]{0,40}』|《[^》]{0,60}》|\"[^\"]{0,40}\""
+)
+_CN_NUMERALS = "一二两三四五六七八九十百千"
+
+
+def _figure_matches(folded: str) -> list[re.Match[str]]:
+    """The figures of folded text: ``_QTY_RE`` matches, less labels written with numerals.
+
+    A Chinese numeral with a counter inside quotes (“三位一体”, “四个意识”), after 第
+    (第十八次) or in ``X位一体`` names a slogan or an ordinal, not an amount.
+    """
+    out = []
+    quoted: list[tuple[int, int]] | None = None
+    for m in _QTY_RE.finditer(folded):
+        s = m.start()
+        if not folded[s].isdigit():
+            if quoted is None:
+                quoted = [(q.start(), q.end()) for q in _QUOTED_SPAN_RE.finditer(folded)]
+            if any(a < s < b for a, b in quoted) or folded.startswith("一体", m.end()):
+                continue
+            k = s
+            while k > 0 and folded[k - 1] in _CN_NUMERALS:
+                k -= 1
+            if k > 0 and folded[k - 1] == "第":
+                continue
+        out.append(m)
+    return out
+
+
 def has_quantity(text: str) -> bool:
-    """Whether ``text`` states a figure with a unit (years and ordinals do not count).
+    """Whether ``text`` states a figure with a unit (years, ordinals and slogans do not count).
 
     >>> has_quantity("发放互助金3234万元"), has_quantity("2025年第三届大会"), has_quantity("建制率达85%")
     (True, False, True)
+    >>> has_quantity("搭建帮扶、维权、服务“三位一体”的工作平台")
+    False
     """
-    return _QTY_RE.search(_fold(text)) is not None
+    return bool(_figure_matches(_fold(text)))
 
 
 # --------------------------------------------------------------------------- the question
@@ -689,6 +731,11 @@ class NeedResult:
     window_metric_fit: float = 0.0  # best share of the metric words inside one window meeting them
     window_metric_typed: float = 0.0  # the same among windows holding the asked kind of answer
     quoted_missing: list[Term] = field(default_factory=list)  # quoted names no fitting passage has
+    # 多少/几: does a figure of the chosen window measure what is asked? "strong" (the asked
+    # thing governs it), "weak" (counter fits, the asked thing is paraphrased), "none" (no
+    # window meeting the constraints has such a figure), "" (not a number question).
+    figure_fit: str = ""
+    unfit: FigureFit | None = None  # for "none": the closest figure, and why it does not fit
 
 
 @dataclass
@@ -968,6 +1015,9 @@ def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], w
         mcov_missing >= 0.8 and mcov_typed < 0.8 * mcov_missing
     )
     ranked = fit_windows or windows  # never answer from a passage about another place or year
+    fit_state, unfit = "", None
+    if info.kind == "number" and fit_windows:
+        ranked, fit_state, unfit = _choose_by_figure(need, fit_windows, metric, weights)
     return NeedResult(
         need,
         ranked[0] if ranked else None,
@@ -982,6 +1032,8 @@ def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], w
         mcov_fit,
         mcov_typed,
         [t for t in quoted if quoted_found[t.text] < 0.35],
+        fit_state,
+        unfit,
     )
 
 
@@ -996,6 +1048,399 @@ def _unit_match(unit: str, text: str) -> bool:
         if (tail and tail[0] in allowed) or (unit == "元" and "元" in m.group(0)):
             return True
     return False
+
+
+# --------------------------------------------------------------------------- figure fit
+#
+# "西藏…表彰了多少名劳模？" is not answered by "劳模工匠巡回宣讲等活动覆盖职工1000万人次":
+# the figure counts person-visits of 职工, and 劳模 only names the activity. A figure
+# answers a 多少 question when the asked thing governs it (is written in the phrase the
+# figure is bound to: "劳模和工匠人才创新工作室85个", "3837户困难职工家庭", "会员总数达
+# 12.2万人") and its counter measures what the counter of the question (or its head noun:
+# 资金 -> 元) measures.
+
+# Measure classes of counters: people, person-visits, events, money, ratio, area, length,
+# time, other counted things; "" for a bare 万/亿.
+_MEASURE_OF_UNIT = {
+    **dict.fromkeys(("名", "人", "位", "余人"), "P"),
+    "人次": "PT",
+    **dict.fromkeys(("场", "场次", "次", "批次", "期", "轮", "届", "节", "课", "堂"), "E"),
+    **dict.fromkeys(("元", "万元", "亿元", "钱"), "M"),
+    **dict.fromkeys(("%", "％", "‰"), "R"),
+    **dict.fromkeys(("平方米", "亩"), "A"),
+    "公里": "L",
+    **dict.fromkeys(("小时", "天", "个月"), "T"),
+    **dict.fromkeys(("万", "亿", ""), ""),
+}
+_IMPLIED_MONEY = re.compile(
+    r"(?:资金|经费|金额|款物|款项|善款|钱|资助金|助学金|互助金|慰问金|补助金|救助金|奖金|补贴|工资|欠薪|薪酬|损失|费用|"
+    r"效益|产值|消费额|销售额|保费|赔付)$"
+)
+_IMPLIED_PEOPLE = re.compile(
+    r"(?:人数|职工|会员|劳模|工人|农民工|劳动者|干部|人员|学生|人才|工匠|志愿者|骑手|快递员|司机|先进工作者|劳动模范)$"
+)
+# Words after which the figure counts the verb's object, not the subject before it:
+# "劳模宣讲活动覆盖职工1000万人次" counts 职工 reached.
+_GOVERNING_VERBS = re.compile(r"覆盖|惠及|受益|参与|参加|慰问|带动|吸引|辐射|涉及")
+_FIG_BOUNDARY = set("，,；;。：:！？!?")
+# Share of the asked thing's words (by weight) that must be bound to the figure.
+FIGURE_BOUND = 0.75
+# A window naming at least this share of the asked thing more than the figure's phrase does
+# puts the asked thing elsewhere: the figure counts something else.
+FIGURE_NAMED_ELSEWHERE = 0.25
+
+
+def _unit_of(figure: str) -> str:
+    """The counter of a figure: "4700余万元" -> "元", "1000万人次" -> "人次", "2万" -> ""."""
+    tail = re.sub(r"^[\d.,\s余多万亿千百两三四五六七八九十]+", "", figure)
+    return tail.rstrip("余多")
+
+
+def _measure(unit: str) -> str:
+    if unit in _MEASURE_OF_UNIT:
+        return _MEASURE_OF_UNIT[unit]
+    if unit.endswith("元"):
+        return "M"
+    return "G" if unit == "个" else "C"
+
+
+def _asked_tail(need: Need) -> str:
+    """What a 多少 need counts, as written: after 多少/几 and its counter, else before 有/是多少.
+
+    >>> _asked_tail(parse_question("拉萨市工会五年组织了多少场劳模疗休养？").needs[0])
+    '劳模疗休养'
+    """
+    text = need.text
+    for mention in need.mentions:
+        text = text.replace(mention.text, "", 1)
+    text = _fold(text).rstrip("？?。！!　 ")
+    m = _METRIC_RE.search(text)
+    tail = re.sub(r"[呢了吗啊]+$", "", m.group(1)) if m else ""
+    if not tail:
+        head = re.search(r"([^，,；;]*?)(?:一共|总共|共|合计|累计)?(?:有|是|为|达到?|约)?(?:多少|几)", text)
+        tail = head.group(1) if head else ""
+    return tail.strip("的 ")
+
+
+# Nouns that name nothing but an amount: "投入了多少资金" asks for money, whatever it was for.
+_MEASURE_NOUNS = re.compile(r"资金|金额|经费|费用|钱|款项|人数|数量|总数|总量|规模|面积|比例|比率|占比")
+
+
+def asked_measure(need: Need) -> str:
+    """The measure a need asks for: its counter ("多少名" -> P), else what its head noun implies
+    ("多少帮扶资金" -> M, "多少农民工" -> P), else "" (any).
+
+    >>> asked_measure(parse_question("西藏自治区工会五年表彰了多少名劳模？").needs[0])
+    'P'
+    >>> asked_measure(parse_question("甘肃工会为困难职工发放了多少帮扶资金？").needs[0])
+    'M'
+    """
+    if need.unit:
+        return _measure(need.unit)
+    tail = _asked_tail(need)
+    if re.search(r"面积$", tail):
+        return "A"
+    if _IMPLIED_MONEY.search(tail):
+        return "M"
+    if _IMPLIED_PEOPLE.search(tail):
+        return "P"
+    return ""
+
+
+def _measure_fit(asked: str, measure: str, unit: str) -> str:
+    """How a figure's counter fits the asked measure: "ok", "soft" (only when the asked thing
+    itself governs the figure: 人次 for 多少名) or "hard" (元 for 多少名, 名 for 多少场)."""
+    if not asked or not measure or asked == measure:
+        return "ok"
+    if asked == "G":  # 个 counts almost anything
+        if measure in ("M", "R", "A", "L", "T"):
+            return "hard"
+        return "ok" if measure == "C" else "soft"
+    if asked == "P":
+        return "soft" if measure == "PT" or unit == "个" else "hard"
+    if asked == "PT":
+        return "ok" if measure == "P" else ("soft" if measure == "E" else "hard")
+    if asked == "E":
+        return "ok" if measure in ("C", "G") else ("soft" if measure == "PT" else "hard")
+    if asked == "C":
+        return "ok" if measure in ("E", "G") else "hard"
+    return "hard"
+
+
+# A clause opening with one of these (an adverb, or a verb like 涉及/惠及) has no subject of
+# its own: its figure is about the clause before ("建立了大病互助保障基金，最高可一次性申请15万元";
+# "带动劳动和技能竞赛，涉及56个工种、参赛职工27万人次").
+_SUBJECTLESS = re.compile(
+    r"^(?:最高|最多|最低|最少|可|共|共计|累计|合计|总计|均|已|并|又|还|再|分别|先后|每年|全年|平均|"
+    + _GOVERNING_VERBS.pattern
+    + ")"
+)
+
+
+@dataclass(frozen=True)
+class _Figure:
+    start: int  # the figure in its clause
+    end: int
+    unit: str
+    phrase: str  # the words it is bound to (folded), the figure itself left out
+    span: tuple[int, int]  # the figure with its phrase in the clause, to show
+    opens: bool = False  # the phrase reaches back to the clause's start (itself or by coordination)
+
+
+@functools.lru_cache(maxsize=8192)
+def _figure_phrases(clause: str) -> tuple[_Figure, ...]:
+    """The figures of a clause, each with the words it is bound to.
+
+    The phrase runs back to a punctuation mark, the previous figure or a verb like
+    覆盖/惠及 (kept: the figure counts its object), and on to the next punctuation mark or
+    figure; figures put first in a coordination ("2.8万家单位、440万人参加…") share what
+    follows the last of them.
+
+    >>> c = "职工大讲堂、劳模工匠巡回宣讲等活动覆盖职工1000万人次"
+    >>> [(c[f.start : f.end], f.unit, f.phrase) for f in _figure_phrases(c)]
+    [('1000万人次', '人次', '覆盖职工')]
+    >>> [(f.unit, f.phrase) for f in _figure_phrases("确保每年有2.8万家单位、440万人参加安康杯竞赛")]
+    [('家', '确保每年有单位、参加安康杯竞赛'), ('人', '确保每年有单位、参加安康杯竞赛')]
+    >>> [(f.unit, f.phrase) for f in _figure_phrases("其中新业态领域工会4994家、会员59.76万人")]
+    [('家', '其中新业态领域工会、会员'), ('人', '其中新业态领域工会、会员')]
+    """
+    f = _fold(clause)
+    ms = _figure_matches(f)
+    out = []
+    lefts: list[str] = []
+    opens: list[bool] = []
+    for k, m in enumerate(ms):
+        s, e = m.start(), m.end()
+        lo = ms[k - 1].end() if k else 0
+        hi = ms[k + 1].start() if k + 1 < len(ms) else len(f)
+        left = s
+        while left > lo and f[left - 1] not in _FIG_BOUNDARY:
+            left -= 1
+        cut = max((mm.start() for mm in _GOVERNING_VERBS.finditer(f, left, s)), default=-1)
+        if cut >= 0:
+            left = cut
+        before = f[left:s]
+        opened = left == 0 or not f[:left].strip()
+        if k and left == lo and cut < 0 and ("、" in before or before[:1] in ("和", "及", "与")):
+            # Coordination: "新业态领域工会4994家、会员59.76万人", "涉及56个工种、参赛职工27万人次"
+            # -- what precedes the first item qualifies or governs every item.
+            before = lefts[-1] + before
+            opened = opens[-1]
+        lefts.append(before)
+        opens.append(opened)
+        right = e
+        while right < hi and f[right] not in _FIG_BOUNDARY:
+            right += 1
+        phrase = before + f[e:right]
+        end = right
+        # Figure-first coordination: "A单位、B人参加…" -- the shared predicate follows the last figure.
+        j = k
+        while right == hi and j + 1 < len(ms) and re.search(r"[、和及与]$", f[ms[j].end() : ms[j + 1].start()]):
+            j += 1
+            nxt = ms[j + 1].start() if j + 1 < len(ms) else len(f)
+            right = ms[j].end()
+            while right < nxt and f[right] not in _FIG_BOUNDARY:
+                right += 1
+            hi = nxt
+        if j > k:
+            phrase += f[ms[j].end() : right]
+            end = right
+        out.append(_Figure(s, e, _unit_of(m.group(0)), phrase, (left, end), opened))
+    return tuple(out)
+
+
+def _abbrev_found(term: Term, text: str) -> float:
+    """Credit for a short word written in full: 劳模 in 劳动模范, 疗休养 in 疗养休养."""
+    t = term.text
+    if term.numeric or not 2 <= len(t) <= 3:
+        return 0.0
+    for m in re.finditer(re.escape(t[0]), text):
+        pos, ok = m.start(), True
+        for c in t[1:]:
+            nxt = text.find(c, pos + 1, m.start() + 2 * len(t))
+            if nxt < 0:
+                ok = False
+                break
+            pos = nxt
+        if ok:
+            return 0.8
+    return 0.0
+
+
+def _bound(metric: Sequence[Term], text: str, weights: dict[str, float]) -> float:
+    """Weighted share of the asked thing's words in ``text`` (whole, in parts or abbreviated)."""
+    total = sum(weights[t.text] for t in metric)
+    if not total:
+        return 1.0
+    got = sum(weights[t.text] * max(_found(t, text, chars=False), _abbrev_found(t, text)) for t in metric)
+    return got / total
+
+
+@dataclass(frozen=True)
+class FigureFit:
+    """The verdict on one window's figures for a 多少 need."""
+
+    state: str  # "strong" | "weak" | "none"
+    window: Window
+    figure: str = ""  # the best figure of the window with its phrase, as written ("覆盖职工1000万人次")
+    why: str = ""  # "measure" (counter does not fit) | "thing" (the asked thing is elsewhere) | "no_figure"
+
+
+def _shares_chars(thing: str, text: str) -> bool:
+    """Whether ``text`` has half the telling characters of the asked thing's head word (欠薪 /
+    拖欠工资, but not 救助金 / 补助经费), or nothing is asked beyond an amount ("多少资金").
+
+    >>> _shares_chars("讨回的欠薪", "为职工追回拖欠工资200余万元"), _shares_chars("救助金", "补助基层的经费10亿元")
+    (True, False)
+    """
+    words = [w for w in _jieba().lcut(thing) if any(_is_cjk(c) for c in w)]
+    keys = {c for c in (words[-1] if words else "") if _is_cjk(c) and c not in _COMMON_CHARS}
+    return 2 * sum(1 for c in keys if c in text) >= len(keys)
+
+
+def _modifier_conflict(need: Need, metric: Sequence[Term], phrase: str) -> bool:
+    """The asked compound's head is at the figure with another modifier: 帮扶资金 asked, 专项资金 written.
+
+    Only a head jieba keeps in one word with its modifier counts ("专项资金"): a verb before a
+    bare head ("筹集资金") says nothing of what kind of 资金 it is.
+    """
+    q = _fold(need.text)
+    words = _jieba().lcut(phrase)
+    for mod, head in itertools.pairwise(metric):
+        if mod.numeric or head.numeric or mod.text + head.text not in q:
+            continue
+        if max(_found(mod, phrase, chars=False), _abbrev_found(mod, phrase)) > 0:
+            continue
+        for w in words:
+            if len(w) > len(head.text) and w.endswith(head.text) and all(_is_cjk(c) for c in w):
+                return True
+    return False
+
+
+def _show(clause: str, fig: _Figure, before: int = 14, after: int = 10) -> str:
+    """A figure with the words around it, as written, cut with "…" where long."""
+    a = max(fig.span[0], fig.start - before)
+    b = min(fig.span[1], fig.end + after)
+    text = ("…" if a > fig.span[0] else "") + clause[a:b] + ("…" if b < fig.span[1] else "")
+    return _SPACE_RE.sub("", text)
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """What a 多少 need asks, read once for all its windows."""
+
+    measure: str  # asked_measure()
+    thing: str  # the asked thing without words that only name an amount ("帮扶资金" -> "帮扶")
+    counted: str  # its first word: the people a 多少名 question counts ("多少名职工参与…" -> 职工)
+
+    @classmethod
+    def of(cls, need: Need) -> _Asked:
+        tail = _asked_tail(need)
+        counted = next((x for x in _jieba().lcut(tail) if len(x) >= 2 and all(_is_cjk(c) for c in x)), "")
+        return cls(asked_measure(need), _MEASURE_NOUNS.sub("", tail), counted)
+
+
+_RANK = {"strong": 3, "weak": 2, "none": 1}
+
+
+def figure_fit(
+    w: Window, need: Need, metric: Sequence[Term], weights: dict[str, float], asked: _Asked | None = None
+) -> FigureFit:
+    """Whether a window has a figure that measures the asked thing (see the section comment).
+
+    A figure fits strongly when at least FIGURE_BOUND of the asked thing's words (``metric``)
+    are in the phrase it is bound to and its counter does not contradict the asked one;
+    weakly when its counter fits and the asked thing is neither named elsewhere in the
+    window nor contradicted by another modifier (a paraphrase: 讨回欠薪 / 追回拖欠工资); not
+    at all otherwise.
+    """
+    asked = asked or _Asked.of(need)
+    v = w.view
+    sent = v.sentences[w.sent]
+    named = _bound(metric, v.folded[w.start : w.end], weights)
+    best: tuple[float, str, str, str] = (-1.0, "none", "no_figure", "")
+    for k in range(w.first, w.last + 1):
+        a, b = sent.clauses[k]
+        clause = v.passage.text[a:b]
+        for fig in _figure_phrases(clause):
+            phrase = phrase_own = fig.phrase
+            own = _bound(metric, phrase, weights)
+            if k > 0 and fig.opens and _SUBJECTLESS.match(_fold(clause).lstrip()):
+                pa, pb = sent.clauses[k - 1]
+                if not _figure_matches(v.folded[pa:pb]):
+                    phrase = v.folded[pa:pb] + phrase
+            fit = _measure_fit(asked.measure, _measure(fig.unit), fig.unit)
+            bound = _bound(metric, phrase, weights)
+            if fit == "hard":
+                state, why = "none", "measure"
+            elif fit == "soft":
+                # Another measure ("1000万人次" for 多少名): only when the asked thing itself governs
+                # it, or for people counted in 人次, the asked people ("多少名职工" / "覆盖职工26万人次").
+                people = bool(asked.counted) and asked.measure == "P" and asked.counted in phrase_own
+                state, why = ("strong", "") if own >= FIGURE_BOUND or people else ("none", "measure")
+            elif bound >= FIGURE_BOUND:
+                state, why = "strong", ""
+            elif named - bound >= FIGURE_NAMED_ELSEWHERE or _modifier_conflict(need, metric, phrase):
+                state, why = "none", "thing"
+            elif not named and not _shares_chars(asked.thing, v.folded[w.start : w.end]):
+                state, why = "none", "thing"  # nothing of the asked thing in the window, not even a character
+            else:
+                state, why = "weak", ""
+            key = _RANK[state] + min(own, 0.99)  # the figure closest to the asked thing, to show
+            if key > best[0]:
+                best = (key, state, why, _show(clause, fig))
+            if state == "strong":
+                return FigureFit("strong", w, best[3])
+    return FigureFit(best[1], w, best[3], best[2])
+
+
+# Alternatives to the best-scored window, as a share of its score: one whose figure the
+# asked thing governs, or (when the best has no fitting figure) one with a fitting counter.
+STRONG_ALTERNATIVE = 0.5
+STRONG_OVER_WEAK = 0.9  # share of the best's content-word match
+WEAK_ALTERNATIVE = 0.7
+
+
+def _choose_by_figure(
+    need: Need, ranked: list[Window], metric: Sequence[Term], weights: dict[str, float]
+) -> tuple[list[Window], str, FigureFit | None]:
+    """``ranked`` with the window to answer from first, the fit state, and the failed fit when none fits.
+
+    The best-scored window is kept when a figure of it fits strongly. Otherwise the first
+    window whose figure fits strongly is taken when it matches the question as well as the
+    best (a weakly fitting best) or scores at least STRONG_ALTERNATIVE of it (a best with no
+    fitting figure); then the best if it fits weakly; then the first weakly fitting window
+    scoring at least WEAK_ALTERNATIVE of the best.
+    """
+    asked = _Asked.of(need)
+    top = ranked[0]
+    top_fit = figure_fit(top, need, metric, weights, asked) if top.typed else None
+    if top_fit and top_fit.state == "strong":
+        return ranked, "strong", None
+    top_state = top_fit.state if top_fit else "none"
+    fits = [top_fit] if top_fit else []
+    fits += [figure_fit(w, need, metric, weights, asked) for w in ranked[1:20] if w.typed]
+    chosen = next(
+        (
+            f
+            for f in fits
+            if f.state == "strong"
+            and (
+                (top_state == "weak" and f.window.rel >= STRONG_OVER_WEAK * top.rel)
+                or (top_state == "none" and f.window.score >= STRONG_ALTERNATIVE * top.score)
+            )
+        ),
+        None,
+    )
+    if chosen is None and top_state == "weak":
+        chosen = top_fit
+    if chosen is None:
+        chosen = next((f for f in fits if f.state == "weak" and f.window.score >= WEAK_ALTERNATIVE * top.score), None)
+    if chosen is None:
+        failed = top_fit or (fits[0] if fits else FigureFit("none", top, "", "no_figure"))
+        return ranked, "none", failed
+    w = chosen.window
+    return [w, *(x for x in ranked if x is not w)], chosen.state, None
 
 
 def analyze(

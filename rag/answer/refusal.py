@@ -12,7 +12,15 @@ passages (``rag.answer.extractive.analyze`` does the reading):
 - a 多少 question needs a figure where the asked metric is: when the best-matching clause
   names the metric but gives no number ("评选推荐省级以上劳动模范和先进工作者名、…53个"),
   or the clauses with numbers match the question much worse than the best clause, the
-  figure is not in the passages.
+  figure is not in the passages;
+- and the figure must measure what is asked: no window about the asked place holds a
+  figure bound to the asked thing with a fitting counter ("西藏…表彰了多少名劳模" is not
+  answered by "劳模工匠巡回宣讲等活动覆盖职工1000万人次"; "甘肃…发放了多少帮扶资金" not by a
+  clause without a figure, nor by "拨付专项资金4700余万元"). The refusal names the missing
+  part and the closest figure that does not fit.
+
+Each part of a question and each side of a comparison is judged apart: an answer is given
+for the parts the passages answer, with a note for the others ("湖北：资料中没有相关信息").
 
 >>> from rag.records import Passage
 >>> p = Passage("p", "发放职工医疗互助金3234万元。", "a.txt", "铜仁市总工会2025年工作综述", (), 1.0,
@@ -25,6 +33,7 @@ False
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -59,7 +68,7 @@ class Verdict:
 
     refuse: bool
     reason: str = ""
-    code: str = ""  # no_passages | place | year | topic | name | metric | no_figure | figure_missing
+    code: str = ""  # no_passages | place | year | topic | name | metric | no_figure | figure_missing | figure_unfit
     failed: tuple[int, ...] = ()
     reasons: tuple[str, ...] = field(default_factory=tuple)
 
@@ -86,7 +95,30 @@ def _need_verdict(r: NeedResult, kind: str) -> tuple[str, str]:
             return "no_figure", "资料中没有所问事项的具体数字"
         if r.window_metric_fit >= MIN_METRIC and r.window_metric_typed < FIGURE_RATIO * r.window_metric_fit:
             return "no_figure", "资料中没有所问事项的具体数字"
+        if r.figure_fit == "none":
+            return "figure_unfit", _unfit_reason(r)
     return "", ""
+
+
+def _asked_text(r: NeedResult) -> str:
+    """The asked part of a need, without its places and years: "五年表彰了多少名劳模"."""
+    text = r.need.text
+    for m in r.need.mentions:
+        text = text.replace(m.text, "", 1)
+    text = re.sub(r"^(?:的|和|与|、|，|,|\s)*(?:市|省|区|县)?(?:总工会|工会)?(?:的)?", "", text)
+    return text.strip("，,；;：:？?。！! ") or r.need.text.strip("？? ")
+
+
+def _unfit_reason(r: NeedResult) -> str:
+    """Why a 多少 need is refused although the passages have figures: which figure, and what is missing."""
+    places = [m.text for m in r.need.mentions if m.kind == "place"]
+    where = f"关于{'、'.join(places)}的内容" if places else ""
+    reason = f"资料中{where}没有给出“{_asked_text(r)}”的具体数字"
+    f = r.unfit
+    if f is not None and f.figure:
+        what = "计量的不是所问的数量" if f.why == "measure" else "说的不是所问的事项"
+        reason += f"；最接近的“{f.figure}”{what}"
+    return reason
 
 
 def judge(analysis: Analysis) -> Verdict:
