@@ -278,3 +278,22 @@ def test_meta_file_and_table(tmp_path: Path) -> None:
     assert result["per_flaw"]["changed_number"] == {"roc_auc": 1.0, "n": 1}
     table = format_meta(result)
     assert re.search(r"overall\s+1\.000\s+3", table) and "unsupported_addition" in table
+
+
+def test_cited_evidence_is_one_only_when_the_cited_passages_hold_the_evidence() -> None:
+    from rag.evaluation.dataset import EvalItem
+    from rag.evaluation.harness import score_item
+
+    right = _p("a", "全年发放职工医疗互助金3234万元。")
+    other = _p("b", "组织劳动技能竞赛17场。")
+    item = EvalItem(
+        id="x", question="发放了多少互助金？", must_contain=("3234万",), evidence=("发放职工医疗互助金3234万元",)
+    )
+    cites_right = Answer(
+        "q", "发放3234万元[1]。", (Citation(1, right, "发放职工医疗互助金3234万元"),), passages=(other, right)
+    )
+    cites_wrong = Answer(
+        "q", "发放3234万元[1]。", (Citation(1, other, "组织劳动技能竞赛17场"),), passages=(other, right)
+    )
+    assert score_item(item, cites_right, cites_right.passages, None)["scores"]["cited_evidence"] == 1.0
+    assert score_item(item, cites_wrong, cites_wrong.passages, None)["scores"]["cited_evidence"] == 0.0

@@ -43,6 +43,7 @@ SUMMARY_FILE = "summary.json"
 RESULTS_FILE = "results.jsonl"
 ANSWER_METRICS = (
     "accuracy",
+    "cited_evidence",
     "token_f1",
     "faithfulness",
     "citation_precision",
@@ -113,6 +114,12 @@ def score_item(
         scores["accuracy"] = 0.0 if missing else 1.0
     else:
         scores["accuracy"] = None
+    if item.evidence and not item.expects_refusal:
+        # every evidence quote lies whole inside some passage the answer cites
+        cited = [c.passage for c in answer.citations]
+        scores["cited_evidence"] = float(all(evidence_found(ev, cited) is not None for ev in item.evidence))
+    else:
+        scores["cited_evidence"] = None
     if item.answer and not item.expects_refusal:
         scores["token_f1"] = 0.0 if refused else metrics.token_f1(answer.text, item.answer)
     else:
@@ -243,7 +250,7 @@ def _answer_block(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     expected = [bool(r["expects_refusal"]) for r in rows]
     refused = [bool(r["refused"]) for r in rows]
     block: dict[str, Any] = {"n": len(rows)}
-    for name in ("accuracy", "token_f1", "faithfulness", "citation_precision", "citation_recall"):
+    for name in ("accuracy", "cited_evidence", "token_f1", "faithfulness", "citation_precision", "citation_recall"):
         block[name] = metrics.mean(r["scores"].get(name) for r in rows)
     block["refusal_accuracy"] = metrics.refusal_accuracy(expected, refused)
     block["false_refusal_rate"] = metrics.false_refusal_rate(expected, refused)
@@ -254,7 +261,7 @@ def _counts(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     """How many questions each answer figure averages over."""
     out = {
         name: sum(r["scores"].get(name) is not None for r in rows)
-        for name in ("accuracy", "token_f1", "faithfulness", "citation_precision", "citation_recall")
+        for name in ("accuracy", "cited_evidence", "token_f1", "faithfulness", "citation_precision", "citation_recall")
     }
     out["refusal_accuracy"] = sum(bool(r["expects_refusal"]) for r in rows)
     out["false_refusal_rate"] = len(rows) - out["refusal_accuracy"]

@@ -25,6 +25,7 @@ from typing import Any
 
 ANSWER_COLUMNS = (
     ("accuracy", "acc"),
+    ("cited_evidence", "cit_ev"),
     ("token_f1", "F1"),
     ("faithfulness", "faith"),
     ("citation_precision", "cit_P"),
