@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from rag.ingest.loaders import UnreadableFile
-from rag.ingest.pipeline import file_checksum, iter_files, parse_file, parse_text
+from rag.ingest.pipeline import file_checksum, iter_sources, parse_file, parse_text
 from rag.records import Chunk, Document
 from rag.settings import Settings
 from rag.store import (
@@ -115,10 +115,9 @@ def _build(paths: Iterable[str | Path], root: Path, settings: Settings, progress
 
     files = dict(old_files)
     parsed: dict[str, tuple[list[Document], list[Chunk]]] = {}
-    file_list = list(iter_files(paths))
-    for i, path in enumerate(file_list):
+    file_list = list(iter_sources(paths))
+    for i, (path, source) in enumerate(file_list):
         say("reading files", i, len(file_list))
-        source = path.name
         try:
             if not path.is_file():
                 raise UnreadableFile(path, "no such file")
@@ -128,10 +127,10 @@ def _build(paths: Iterable[str | Path], root: Path, settings: Settings, progress
                 continue
             pf = parse_file(path, settings, source)
         except UnreadableFile as e:
-            report.skipped.append((path.name, e.reason))
+            report.skipped.append((source, e.reason))
             continue
         except OSError as e:
-            report.skipped.append((path.name, f"cannot read file ({e})"))
+            report.skipped.append((source, f"cannot read file ({e})"))
             continue
         (report.updated if source in old_files else report.added).append(source)
         files[source] = FileRecord(source, str(path), pf.checksum, pf.text, len(pf.documents), len(pf.chunks))

@@ -373,6 +373,19 @@ def test_iter_files_skips_hidden_and_unsupported(tmp_path):
     assert [p.name for p in iter_files([tmp_path])] == ["a.txt", "c.md"]
 
 
+def test_same_file_name_in_two_folders_stays_two_documents(tmp_path):
+    from rag.assistant import Assistant
+    from rag.build import build_index
+    from rag.settings import Settings
+
+    for sub, text in (("a", "甲市工会\n\n建成驿站10个。\n"), ("b", "乙市工会\n\n建成驿站20个。\n")):
+        (tmp_path / "docs" / sub).mkdir(parents=True)
+        (tmp_path / "docs" / sub / "report.txt").write_text(text, encoding="utf-8")
+    build_index([tmp_path / "docs"], tmp_path / "idx", Settings(embedding_model="none"))
+    docs = Assistant.load(tmp_path / "idx").documents()
+    assert sorted(d.source for d in docs) == ["a/report.txt", "b/report.txt"]
+
+
 def test_seed_copy_matches_shared(seed_files):
     shared = Path(__file__).resolve().parents[2] / "shared" / "seeds"
     if not shared.is_dir():

@@ -133,12 +133,25 @@ def parse_file(path: Path, settings: Settings | None = None, source: str | None 
 
 def iter_files(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Files under ``paths`` (folders walked recursively, hidden files skipped), sorted."""
+    for path, _ in iter_sources(paths):
+        yield path
+
+
+def iter_sources(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
+    """``(file, source key)`` for every file under ``paths``.
+
+    The key names the file in the index: its path relative to the folder given on the
+    command line (``seeds/a/x.txt`` under ``seeds`` is ``a/x.txt``), or its name when a
+    file is given directly. Two files called ``report.txt`` in different sub-folders
+    stay two documents.
+    """
     for p in paths:
         path = Path(p)
         if path.is_dir():
             for f in sorted(path.rglob("*")):
-                hidden = any(part.startswith(".") for part in f.relative_to(path).parts)
+                rel = f.relative_to(path)
+                hidden = any(part.startswith(".") for part in rel.parts)
                 if f.is_file() and not hidden and f.suffix.lower() in SUPPORTED_SUFFIXES:
-                    yield f
+                    yield f, rel.as_posix()
         else:
-            yield path
+            yield path, path.name
