@@ -45,7 +45,7 @@ class Assistant:
             raise IndexFormatError(f"no index at {root}: build one with `rag ingest PATH... --index {root}`")
         manifest = read_manifest(live)
         built_with = manifest.get("embedding_model")
-        if settings.embedding_model != built_with and settings.embedding_model != Settings().embedding_model:
+        if settings.embedding_model and settings.embedding_model != built_with:
             raise IndexFormatError(
                 f"index {root} was built with embedding model {built_with!r} but {settings.embedding_model!r} "
                 f"was asked for; rebuild with `rag ingest ... --embedding-model {settings.embedding_model}` "

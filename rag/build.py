@@ -51,6 +51,7 @@ class BuildReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     token_sizes: list[int] = field(default_factory=list)
     seconds: float = 0.0
@@ -61,7 +62,7 @@ class BuildReport:
             f"index: {self.index_dir}",
             f"documents: {self.documents}   chunks: {self.chunks}   time: {self.seconds:.1f}s",
             f"files: {len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
-            f"{len(self.skipped)} skipped",
+            f"{len(self.removed)} removed, {len(self.skipped)} skipped",
         ]
         if self.token_sizes:
             a = np.array(self.token_sizes)
@@ -82,8 +83,10 @@ def build_index(
     index_dir: str | Path,
     settings: Settings | None = None,
     progress: Progress | None = None,
+    remove: Iterable[str] = (),
 ) -> BuildReport:
-    """Add or update ``paths`` (files or folders) in the index at ``index_dir``.
+    """Add or update ``paths`` (files or folders) in the index at ``index_dir``, and drop
+    the sources named in ``remove`` (keys as ``rag docs`` lists them).
 
     Concurrent ingests into one index run one after the other (a lock file); readers
     keep using the previous version until the new one is published.
@@ -91,10 +94,12 @@ def build_index(
     settings = settings or Settings.from_env()
     root = Path(index_dir)
     with write_lock(root):
-        return _build(paths, root, settings, progress)
+        return _build(paths, root, settings, progress, list(remove))
 
 
-def _build(paths: Iterable[str | Path], root: Path, settings: Settings, progress: Progress | None) -> BuildReport:
+def _build(
+    paths: Iterable[str | Path], root: Path, settings: Settings, progress: Progress | None, remove: list[str]
+) -> BuildReport:
     t0 = time.perf_counter()
     report = BuildReport(str(root))
     say = progress or (lambda stage, done, total: None)
@@ -109,11 +114,20 @@ def _build(paths: Iterable[str | Path], root: Path, settings: Settings, progress
         old_manifest = read_manifest(live)
         old_files, old_docs, old_chunks = read_records(live)
         old_vectors = load_vectors(live)
+    # no model asked for: keep the index's, or train on the corpus for a new index
+    settings = settings.replace(
+        embedding_model=settings.embedding_model or old_manifest.get("embedding_model") or "corpus"
+    )
     chunk_cfg = {k: getattr(settings, k) for k in CHUNK_SETTINGS}
     rechunk_all = bool(old_manifest) and old_manifest.get("chunking") != chunk_cfg
     embed_changed = bool(old_manifest) and old_manifest.get("embedding_model") != settings.embedding_model
 
     files = dict(old_files)
+    for source in remove:
+        if files.pop(source, None) is not None:
+            report.removed.append(source)
+        else:
+            report.skipped.append((source, "not in the index, nothing removed"))
     parsed: dict[str, tuple[list[Document], list[Chunk]]] = {}
     file_list = list(iter_sources(paths))
     for i, (path, source) in enumerate(file_list):
@@ -156,10 +170,12 @@ def _build(paths: Iterable[str | Path], root: Path, settings: Settings, progress
     report.documents, report.chunks = len(documents), len(chunks)
     report.token_sizes = [c.n_tokens for c in chunks]
 
-    if live is not None and not parsed and not embed_changed:
+    if live is not None and not parsed and not embed_changed and not report.removed:
         report.seconds = time.perf_counter() - t0
         return report
     if not chunks:
+        if report.removed:
+            raise ValueError("removing those sources would leave the index empty; delete the index folder instead")
         report.seconds = time.perf_counter() - t0
         return report
 

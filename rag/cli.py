@@ -66,6 +66,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_remove(args: argparse.Namespace) -> int:
+    from rag.build import build_index
+
+    report = build_index([], args.index, _settings(args), progress=None if args.quiet else _Bar(), remove=args.sources)
+    print(report)
+    return 0 if report.removed else 1
+
+
 def _passage_line(i: int, p: Any) -> str:
     path = " > ".join(p.heading_path)
     return f"[{i}] {p.score:.4f}  {p.title}" + (f"  ›  {path}" if path else "") + f"  ({p.source})"
@@ -190,10 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--chunk-tokens", type=int, help="chunk budget in tiktoken tokens (RAG_CHUNK_TOKENS)")
     ing.add_argument("--chunk-overlap", type=int, help="overlap between split pieces (RAG_CHUNK_OVERLAP_TOKENS)")
     ing.add_argument(
-        "--embedding-model", help="'corpus' (default), 'none', or a local sentence-transformers model path/name"
+        "--embedding-model",
+        help="'corpus' (default for a new index), 'none', or a local sentence-transformers model path/name; "
+        "an existing index keeps its model unless this is given",
     )
     ing.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     ing.set_defaults(func=cmd_ingest)
+
+    rm = sub.add_parser("remove", help="drop documents from an index by source (as `rag docs` lists them)")
+    rm.add_argument("sources", nargs="+")
+    index_arg(rm)
+    rm.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    rm.set_defaults(func=cmd_remove)
 
     for name, func, helptext in (
         ("search", cmd_search, "print the best passages for a question"),

@@ -31,8 +31,9 @@ class Settings:
     # Dense embedder: "corpus" trains a small static embedder on the corpus at ingest
     # (works with nothing downloaded); "none" disables dense retrieval; anything else is
     # a local path or a Hugging Face name already in the local cache (e.g.
-    # "BAAI/bge-small-zh-v1.5"), loaded with HF_HUB_OFFLINE=1.
-    embedding_model: str = "corpus"
+    # "BAAI/bge-small-zh-v1.5"), loaded with HF_HUB_OFFLINE=1. Empty: the model the index
+    # was built with, and "corpus" for a new index.
+    embedding_model: str = ""
     # Passages returned by Assistant.retrieve / used by the answerer.
     top_k: int = 5
     # Candidates each retriever contributes before fusion.

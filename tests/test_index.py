@@ -266,3 +266,20 @@ def test_concurrent_ingests_do_not_corrupt_the_index(tmp_path):
     assert not errors
     sources = {d.source for d in Assistant.load(idx).documents()}
     assert sources == {"a.txt", "b.txt", "c.txt"}
+
+
+def test_remove_a_source(tmp_path):
+    from rag.cli import main
+
+    docs = _corpus(tmp_path)
+    idx = tmp_path / "idx"
+    build_index([docs], idx, Settings(embedding_model="none"))
+    report = build_index([], idx, Settings(embedding_model="none"), remove=["b.txt", "nope.txt"])
+    assert report.removed == ["b.txt"] and dict(report.skipped) == {"nope.txt": "not in the index, nothing removed"}
+    assert {d.source for d in Assistant.load(idx).documents()} == {"a.txt"}
+    with pytest.raises(ValueError, match="empty"):
+        build_index([], idx, Settings(embedding_model="none"), remove=["a.txt"])
+    assert {d.source for d in Assistant.load(idx).documents()} == {"a.txt"}
+    assert main(["remove", "nope.txt", "--index", str(idx), "-q"]) == 1
+    # no model named: the index keeps the one it was built with (no dense vectors here)
+    assert Assistant.load(idx).data.manifest["embedding_model"] == "none"
