@@ -134,7 +134,7 @@ def test_broken_lines_are_repaired(parsed_seeds):
 
 
 def test_repair_unit():
-    text = "　　第一段的正文很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长用\n\n工需求69万余个。\n\n3\n\n　　第二段。\n"
+    text = "　　第一段的正文很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长用\n\n工需求69万余个。\n\n- 3 -\n\n　　第二段。\n"
     paras = paragraphs(text)
     assert [p.text for p in paras] == [
         "第一段的正文很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长很长用工需求69万余个。",
@@ -144,6 +144,14 @@ def test_repair_unit():
     assert text[p.start : p.start + 4] == "第一段的"
     joined_at = p.text.index("工需求")
     assert text[p.source_offset(joined_at) : p.source_offset(joined_at) + 3] == "工需求"
+
+
+def test_numbers_alone_on_a_line_are_content_not_page_numbers():
+    from rag.ingest.pipeline import parse_text
+
+    text = "工作数据\n\n全市建立基层工会组织数量（个）：\n1200\n全年发放职工医疗互助金（万元）：\n3234\n以上数据由市总工会统计。\n"
+    body = parse_text(text, "x.txt")[1][0].text
+    assert "1200" in body and "3234" in body
 
 
 def _raw_sentences(text: str) -> list[str]:
@@ -186,6 +194,25 @@ def test_gbk_file_loads(tmp_path):
     rare = "𠀀字与职工之家。\n"  # outside GBK, inside GB18030
     p3.write_bytes(rare.encode("gb18030"))
     assert load_text(p3) == rare
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Q3 2024 report: 工会 1200 members joined the union this quarter.", "gbk"),
+        ("2024年度报表 ID:1200 / 3234 / 合计", "gbk"),
+        ("臺灣省總工會舉辦職工技能競賽，參加職工一千二百人。", "big5"),
+    ],
+)
+def test_mostly_ascii_gbk_and_big5_are_detected(text, encoding):
+    assert decode_bytes(text.encode(encoding)) == text
+
+
+def test_a_few_bad_bytes_do_not_lose_the_file():
+    text = "铜仁市总工会发放职工医疗互助金3234万元。" * 50
+    assert decode_bytes(text.encode("gbk") + b"\xff").startswith(text)
+    cut = text.encode("utf-8")[:-1]  # the last character cut in half
+    assert decode_bytes(cut)[:-1] == text[:-1]
 
 
 def test_bad_files_give_one_line_reasons(tmp_path):
@@ -313,6 +340,32 @@ def test_docx_loads_with_headings(tmp_path):
     assert any("维权护航" in h for p in texts for h in p) or "维权护航" in joined
 
 
+def test_docx_tables_merged_nested_and_table_only(tmp_path):
+    import docx
+
+    from rag.ingest.pipeline import parse_file
+
+    d = docx.Document()
+    d.add_paragraph("正文第一段。")
+    t = d.add_table(rows=2, cols=3)
+    t.cell(0, 0).merge(t.cell(0, 2)).text = "2024年铜仁市工会数据汇总"
+    for i, v in enumerate(["铜仁市", "1200", "3234"]):
+        t.cell(1, i).text = v
+    inner = t.cell(1, 0).add_table(rows=1, cols=2)
+    inner.cell(0, 0).text, inner.cell(0, 1).text = "嵌套内容甲", "嵌套内容乙"
+    d.save(str(tmp_path / "t.docx"))
+    text = "\n".join(c.text for c in parse_file(tmp_path / "t.docx").chunks)
+    assert text.count("2024年铜仁市工会数据汇总") == 1  # a merged cell once
+    assert "铜仁市 | 1200 | 3234" in text and "嵌套内容甲 | 嵌套内容乙" in text
+    only = docx.Document()
+    rows = only.add_table(rows=2, cols=2)
+    rows.cell(0, 0).text, rows.cell(0, 1).text = "地区", "会员"
+    rows.cell(1, 0).text, rows.cell(1, 1).text = "铜仁市", "1200"
+    only.save(str(tmp_path / "only.docx"))
+    pf = parse_file(tmp_path / "only.docx")
+    assert pf.documents[0].title == "only" and "地区 | 会员" in pf.chunks[0].text
+
+
 def test_markdown_headings_form_the_heading_path(tmp_path):
     from rag.ingest.pipeline import parse_file
     from rag.settings import Settings
@@ -347,6 +400,31 @@ def test_long_section_split_at_sentences_with_overlap(tmp_path):
     assert chunks[1].text.split("。")[0] + "。" in chunks[0].text
     joined = "".join(c.text for c in chunks)
     assert all(s in joined for s in sentences)
+
+
+def test_text_before_the_first_article_is_kept():
+    from rag.ingest.pipeline import parse_text
+
+    body = "职工服务工作取得新进展，全年服务职工一万人次。" * 40
+    docs, chunks = parse_text(f"本文介绍两篇报道。\n\n## 甲\n\n{body}\n\n## 乙\n\n{body}\n", "m.md")
+    assert [d.title for d in docs] == ["甲", "乙"] and any("本文介绍" in c.text for c in chunks)
+    assert docs[0].start <= min(c.start for c in chunks if c.doc_id == docs[0].id)
+    toc = (
+        "汇编\n\n目录\n\n甲市工会综述　　1\n\n乙市工会综述　　5\n\n编者按：本汇编收录两篇，数据截至2023年6月，共1200个。"
+        f"\n\n甲市工会综述\n\n{body}\n\n乙市工会综述\n\n{body}\n"
+    )
+    docs, chunks = parse_text(toc, "t.txt")
+    assert [d.title for d in docs] == ["汇编", "甲市工会综述", "乙市工会综述"]
+    assert any("1200" in c.text for c in chunks)
+
+
+def test_a_huge_line_without_punctuation_is_cut_to_the_budget():
+    from rag.ingest.pipeline import parse_text
+
+    text = "职工医疗互助金" * 3000
+    _, chunks = parse_text("标题\n\n" + text + "\n", "x.txt")
+    assert max(c.n_tokens for c in chunks) <= 300
+    assert "".join(c.text for c in chunks) == text
 
 
 def test_bylines_and_captions_are_not_headings(parsed_seeds):

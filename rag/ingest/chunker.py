@@ -84,13 +84,23 @@ class Chunker:
             if cur and self.count(cur + part) > self.budget:
                 out.append(cur)
                 cur = ""
-            while self.count(part) > self.budget:
-                step = max(1, len(part) // 2)
-                out.append(part[:step])
-                part = part[step:]
+            if self.count(part) > self.budget:
+                out += self._windows(part)  # no punctuation to cut at: cut by size
+                continue
             cur += part
         if cur:
             out.append(cur)
+        return out
+
+    def _windows(self, text: str) -> list[str]:
+        """``text`` cut into consecutive pieces of at most ``budget`` tokens."""
+        out = []
+        while text:
+            n = len(text)
+            while n > 1 and self.count(text[:n]) > self.budget:
+                n = max(1, n * self.budget // max(1, self.count(text[:n])) - 1)
+            out.append(text[:n])
+            text = text[n:]
         return out
 
     # -- tree -------------------------------------------------------------------------

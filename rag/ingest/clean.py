@@ -19,13 +19,15 @@ import unicodedata
 from dataclasses import dataclass
 
 # A line ending in one of these is complete; anything else may continue on the next line.
-TERMINAL = set("。！？!?；;…：:”’」』）)】》〕>") | {"——"}
+TERMINAL = set("。！？!?；;…：:”’」』）)】》〕>.") | {"——"}
 LONG_LINE = 40  # a line this long that does not end a sentence was cut by the page width
 ORPHAN = 2  # a line this short with no punctuation is the tail of the previous one
 CAPTION_MAX = 25  # short unpunctuated lines inside a broken sentence are image captions
 
+# Page-number lines that cannot be content. A bare number alone on a line can be a table
+# cell, so it is only dropped by the PDF loader, at a page's edge.
 _PAGE_NUMBER = re.compile(
-    r"^\s*(?:[-—－–]\s*\d{1,4}\s*[-—－–]|\d{1,4}|第\s*\d{1,4}\s*页(?:\s*[/／共]\s*\d{1,4}\s*页?)?|\d{1,4}\s*/\s*\d{1,4}|page\s*\d+)\s*$",
+    r"^\s*(?:[-—－–]\s*\d{1,4}\s*[-—－–]|第\s*\d{1,4}\s*页(?:\s*[/／共]\s*\d{1,4}\s*页?)?|\d{1,4}\s*/\s*\d{1,4}|page\s*\d+)\s*$",
     re.IGNORECASE,
 )
 _HEADING_START = re.compile(
@@ -116,6 +118,8 @@ def _continues(prev: _Line, nxt: _Line, indented_doc: bool = False) -> bool:
         return False
     if len(nxt.text) <= ORPHAN and not is_terminated(nxt.text) and len(prev.text) >= 4:
         return True
+    if len(prev.text) >= LONG_LINE or (len(prev.text) >= 8 and prev.text[-1] in "，,、"):
+        return True  # cut by the page width, or stopped at a comma
     if indented_doc and prev.indented and len(prev.text) >= 8:
         return True  # paragraphs start indented here and never end without punctuation
     if re.search(r"[。！？]", prev.text[:-1]) or prev.text[0] in "”’」』）)" or unbalanced(prev.text):
@@ -133,7 +137,7 @@ def _continues(prev: _Line, nxt: _Line, indented_doc: bool = False) -> bool:
         # paragraphs here start indented: an unindented clause-bearing fragment followed
         # by an unindented long line is a paragraph cut at a page end, not a heading
         return True
-    return len(prev.text) >= LONG_LINE or (len(prev.text) >= 8 and prev.text[-1] in "，,、")
+    return False
 
 
 def _word_crosses(a: str, b: str) -> bool:
@@ -196,7 +200,7 @@ def paragraphs(text: str) -> list[Paragraph]:
             if _continues(probe, nxt, indented_doc):
                 if _is_caption_run(lines, j, probe):
                     k = j
-                    while k < len(lines) and _caption_like(lines[k]):
+                    while k < len(lines) and k - j <= 3 and _caption_like(lines[k]):
                         k += 1
                     if k < len(lines) and _continues(probe, lines[k]) and k - j <= 3:
                         captions.extend(lines[j:k])

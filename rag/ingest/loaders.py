@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx")
 
@@ -71,20 +72,38 @@ def decode_bytes(data: bytes, path: Path | str = "<bytes>") -> str:
     return text
 
 
-def _detect_and_decode(data: bytes, path: Path | str) -> str:
-    from charset_normalizer import from_bytes
+_PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
+LENIENT_MAX = 0.001  # at most this share of undecodable bytes is replaced rather than refused
 
-    # Chinese encodings first: a GBK file is also "valid" in many single-byte code pages.
+
+def _detect_and_decode(data: bytes, path: Path | str) -> str:
+    """Non-UTF-8 bytes: the Chinese encoding whose decoding reads most like Chinese.
+
+    GB18030 decodes almost any byte pairs, so a strict decode proves little: Big5 text
+    comes out as rare characters or private-use code points. Each candidate is scored by
+    how common its Han characters are (jieba's dictionary frequencies); charset-normalizer
+    is asked only when neither GB18030 nor Big5 decodes. A file with a few bad bytes (a
+    cut-off last character, one stray byte) is decoded with replacement characters when
+    they are under 0.1% of the text.
+    """
+    candidates = []
     for enc in ("gb18030", "big5"):
         try:
             text = data.decode(enc)
         except UnicodeDecodeError:
             continue
-        if _cjk_ratio(text) > 0.2:
+        candidates.append((_chinese_score(text), enc, text))
+    if candidates:
+        return max(candidates)[2]
+    for enc in ("utf-8", "gb18030"):
+        text = data.decode(enc, errors="replace")
+        if text.count("\ufffd") <= max(1, LENIENT_MAX * len(text)):
             return text
+    from charset_normalizer import from_bytes
+
     best = from_bytes(data).best()
     if best is None or best.encoding is None:
-        raise UnreadableFile(path, "unknown text encoding (not UTF-8, GB18030/GBK or any detectable one)")
+        raise UnreadableFile(path, "unknown text encoding (not UTF-8, GB18030/GBK, Big5 or any detectable one)")
     enc = best.encoding.lower()
     if enc in {"gbk", "gb2312", "cp936", "hz"}:
         enc = "gb18030"
@@ -92,6 +111,38 @@ def _detect_and_decode(data: bytes, path: Path | str) -> str:
         return data.decode(enc)
     except (UnicodeDecodeError, LookupError):
         raise UnreadableFile(path, f"could not decode as detected encoding {enc}") from None
+
+
+def _chinese_score(text: str) -> float:
+    """How much ``text`` reads like Chinese: common Han characters up, private-use ones down."""
+    han = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    pua = len(_PRIVATE_USE.findall(text))
+    if not han:
+        return -pua
+    common = _common_chars()
+    return sum(1 for c in han if c in common) / len(han) - 5 * pua / max(1, len(han))
+
+
+_COMMON: frozenset[str] | None = None
+
+
+def _common_chars() -> frozenset[str]:
+    """Han characters of words jieba's dictionary rates common (the top ~4,000)."""
+    global _COMMON
+    if _COMMON is None:
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        jieba.dt.check_initialized()
+        counts: dict[str, int] = {}
+        for word, freq in jieba.dt.FREQ.items():
+            if freq >= 50:
+                for c in word:
+                    counts[c] = counts.get(c, 0) + freq
+        _COMMON = frozenset(sorted(counts, key=counts.__getitem__, reverse=True)[:4000])
+    return _COMMON
 
 
 def _cjk_ratio(text: str) -> float:
@@ -130,7 +181,7 @@ def _pdf_text(path: Path, data: bytes) -> str:
                 ok = 0
             if not ok:
                 raise UnreadableFile(path, "encrypted PDF (a password is needed)")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [_drop_page_number(page.extract_text() or "") for page in reader.pages]
     except UnreadableFile:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
@@ -141,6 +192,19 @@ def _pdf_text(path: Path, data: bytes) -> str:
         raise UnreadableFile(path, "PDF has no extractable text (scanned images need OCR, which is not supported)")
     # A blank line between pages; a line broken by the page end is repaired later.
     return "\n\n".join(pages)
+
+
+_BARE_PAGE_NUMBER = re.compile(r"^\s*[-—－–]?\s*\d{1,4}\s*[-—－–]?\s*$")
+
+
+def _drop_page_number(page: str) -> str:
+    """A page's text without a bare page number on its first or last line."""
+    lines = page.split("\n")
+    nonblank = [i for i, line in enumerate(lines) if line.strip()]
+    for i in {nonblank[0], nonblank[-1]} if len(nonblank) > 1 else set():
+        if _BARE_PAGE_NUMBER.match(lines[i]):
+            lines[i] = ""
+    return "\n".join(lines)
 
 
 def _docx_text(path: Path, data: bytes) -> str:
@@ -184,8 +248,25 @@ def _docx_blocks(document: object) -> list[str]:
             else:
                 out.append(text)
         elif isinstance(item, Table):
-            for row in item.rows:
-                cells = [c.text.strip() for c in row.cells]
-                if any(cells):
-                    out.append(" | ".join(cells))
+            out += _table_rows(item)
+    return out
+
+
+def _table_rows(table: Any) -> list[str]:
+    """One line per row, cells joined by `` | ``; a merged cell once; nested tables after their row."""
+    out: list[str] = []
+    for row in table.rows:
+        seen: list[Any] = []
+        cells: list[str] = []
+        nested: list[str] = []
+        for cell in row.cells:
+            if any(cell._tc is tc for tc in seen):  # one cell spanning several grid columns
+                continue
+            seen.append(cell._tc)
+            cells.append(" ".join(p.text.strip() for p in cell.paragraphs if p.text.strip()))
+            for inner in cell.tables:
+                nested += _table_rows(inner)
+        if any(cells):
+            out.append(" | ".join(cells))
+        out += nested
     return out

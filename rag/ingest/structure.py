@@ -72,7 +72,7 @@ def split_articles(paras: list[Paragraph]) -> list[Article]:
     toc = _toc_entries(paras)
     if toc:
         entries, body_start, compilation_title = toc
-        arts = _split_by_toc(paras, entries, body_start)
+        arts = _split_by_toc(paras, entries, body_start, compilation_title)
         if len(arts) >= 2:
             for a in arts:
                 if compilation_title:
@@ -129,7 +129,7 @@ def _title_matches(entry: str, line: str) -> bool:
     return common >= 0.85 * max(len(e), len(t))
 
 
-def _split_by_toc(paras: list[Paragraph], entries: list[str], body_start: int) -> list[Article]:
+def _split_by_toc(paras: list[Paragraph], entries: list[str], body_start: int, collection: str = "") -> list[Article]:
     starts: list[tuple[int, str]] = []
     k = body_start
     for entry in entries:
@@ -139,6 +139,9 @@ def _split_by_toc(paras: list[Paragraph], entries: list[str], body_start: int) -
                 k = j + 1
                 break
     arts: list[Article] = []
+    front = paras[body_start : starts[0][0]] if starts else []
+    if sum(len(p.text) for p in front) >= 20:  # a preface between the contents and the first article
+        arts.append(Article(collection or "前言", front, front[0].start, front[-1].end))
     for n, (j, title) in enumerate(starts):
         end = starts[n + 1][0] if n + 1 < len(starts) else len(paras)
         body = paras[j + 1 : end]
@@ -166,10 +169,12 @@ def _split_by_markdown(paras: list[Paragraph]) -> list[Article] | None:
         b = bounds[n + 1]
         title = _MD.match(paras[a].text).group(2)  # type: ignore[union-attr]
         body = paras[a + 1 : b]
-        if n == 0 and lead and sum(len(p.text) for p in lead) > 200:
-            body = lead + body  # text before the first heading is not thrown away
         full_title, body = _extend_title(title, body)
-        arts.append(Article(full_title, body, paras[a].start, paras[b - 1].end))
+        start = paras[a].start
+        if n == 0 and lead:
+            body = lead + body  # text before the first heading is not thrown away
+            start = lead[0].start
+        arts.append(Article(full_title, body, start, paras[b - 1].end))
     return arts
 
 
@@ -177,7 +182,7 @@ def _take_title(paras: list[Paragraph]) -> tuple[str, list[Paragraph]]:
     """Title of a single-article file: its first short line(s), with a ——subtitle."""
     first = paras[0]
     text = _MD.match(first.text).group(2) if _MD.match(first.text) else first.text  # type: ignore[union-attr]
-    if len(text) <= 60 and not text.endswith("。"):
+    if len(text) <= 60 and not text.endswith("。") and " | " not in text:  # a table row is no title
         return _extend_title(text, paras[1:])
     return "", paras
 
