@@ -34,7 +34,19 @@ class Assistant:
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, index_dir: str | Path, settings: Settings | None = None) -> Assistant:
-        """Open the index at ``index_dir`` (built by ``rag ingest``)."""
+        """Open the index at ``index_dir`` (built by ``rag ingest``).
+
+        An ingest publishing a new version at the same moment is harmless: the version
+        just replaced is kept until the next one, and a load that still loses the race
+        reads ``CURRENT`` again.
+        """
+        try:
+            return cls._load(index_dir, settings)
+        except FileNotFoundError:
+            return cls._load(index_dir, settings)
+
+    @classmethod
+    def _load(cls, index_dir: str | Path, settings: Settings | None = None) -> Assistant:
         from rag.retrieval.dense import DenseIndex
         from rag.retrieval.lexical import BM25Index
 
@@ -123,7 +135,11 @@ class Assistant:
     ) -> list[Passage]:
         """The ``k`` best passages for ``question``, best first (hybrid BM25 + dense)."""
         q = self._check_question(question)
-        return self.retriever.search(q, k or self.settings.top_k, sources=sources, titles=titles)
+        if k is None:
+            k = self.settings.top_k
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 100:
+            raise ValueError(f"k must be a whole number from 1 to 100, got {k!r}")
+        return self.retriever.search(q, k, sources=sources, titles=titles)
 
     def as_retriever(self, k: int | None = None) -> Any:
         """This assistant's retrieval as a LangChain ``BaseRetriever``."""

@@ -12,6 +12,7 @@ if any, stays. Nothing is written when nothing changed.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from rag.settings import Settings
 from rag.store import (
     FORMAT_VERSION,
     FileRecord,
+    IndexFormatError,
     current_version,
     discard,
     load_vectors,
@@ -54,6 +56,7 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     token_sizes: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     written: bool = False
 
@@ -70,6 +73,7 @@ class BuildReport:
                 f"chunk tokens: min {a.min()} / p10 {int(np.percentile(a, 10))} / median {int(np.median(a))} / mean {a.mean():.0f} / p90 {int(np.percentile(a, 90))} / max {a.max()}"
             )
         lines += [f"skipped {name}: {reason}" for name, reason in self.skipped]
+        lines += [f"warning: {w}" for w in self.warnings]
         if not self.written:
             lines.append("nothing changed; the index was left as it was")
         return "\n".join(lines)
@@ -109,11 +113,18 @@ def _build(
     old_chunks: list[Chunk] = []
     old_vectors: np.ndarray | None = None
     old_manifest: dict[str, Any] = {}
-    live = current_version(root) if root.exists() else None
-    if live is not None:
-        old_manifest = read_manifest(live)
-        old_files, old_docs, old_chunks = read_records(live)
-        old_vectors = load_vectors(live)
+    for stale in root.glob("tmp-*"):  # left by a build that was killed; we hold the lock
+        discard(stale)
+    try:
+        live = current_version(root) if root.exists() else None
+        if live is not None:
+            old_manifest = read_manifest(live)
+            old_files, old_docs, old_chunks = read_records(live)
+            old_vectors = load_vectors(live)
+    except (IndexFormatError, OSError, ValueError) as e:
+        # an index this program cannot read is rebuilt from the given files, not kept broken
+        report.warnings.append(f"existing index not readable ({e}); rebuilt from the given files only")
+        live, old_manifest, old_files, old_docs, old_chunks, old_vectors = None, {}, {}, [], [], None
     # no model asked for: keep the index's, or train on the corpus for a new index
     settings = settings.replace(
         embedding_model=settings.embedding_model or old_manifest.get("embedding_model") or "corpus"
@@ -129,13 +140,16 @@ def _build(
         else:
             report.skipped.append((source, "not in the index, nothing removed"))
     parsed: dict[str, tuple[list[Document], list[Chunk]]] = {}
-    file_list = list(iter_sources(paths))
+    file_list = _unique_sources(list(iter_sources(paths)))
+    known = {(rec.checksum, Path(src).name): src for src, rec in old_files.items()}
     for i, (path, source) in enumerate(file_list):
         say("reading files", i, len(file_list))
         try:
             if not path.is_file():
                 raise UnreadableFile(path, "no such file")
             checksum = file_checksum(path)
+            # the same file named another way (a folder before, the file itself now)
+            source = known.get((checksum, path.name), source) if source not in old_files else source
             if source in old_files and old_files[source].checksum == checksum and not rechunk_all:
                 report.unchanged.append(source)
                 continue
@@ -189,6 +203,24 @@ def _build(
     report.written = True
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _unique_sources(files: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    """Give different files that share a key (``d1/report.txt``, ``d2/report.txt`` both named
+    ``report.txt``) keys relative to their common folder; the same file twice is read once."""
+    by_key: dict[str, list[Path]] = {}
+    for path, key in files:
+        paths = by_key.setdefault(key, [])
+        if all(path.resolve() != p.resolve() for p in paths):
+            paths.append(path)
+    out: list[tuple[Path, str]] = []
+    for key, paths in by_key.items():
+        if len(paths) == 1:
+            out.append((paths[0], key))
+            continue
+        base = Path(os.path.commonpath([str(p.resolve()) for p in paths]))
+        out += [(p, p.resolve().relative_to(base).as_posix()) for p in paths]
+    return out
 
 
 def _write_version(

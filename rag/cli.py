@@ -63,6 +63,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     report = build_index(args.paths, args.index, _settings(args), progress=None if args.quiet else _Bar())
     print(report)
+    if not (report.added or report.updated or report.unchanged):
+        print("rag: error: no readable .txt/.md/.pdf/.docx file in " + " ".join(args.paths), file=sys.stderr)
+        return 1
     return 0
 
 
@@ -81,6 +84,7 @@ def _passage_line(i: int, p: Any) -> str:
 
 def cmd_search(args: argparse.Namespace) -> int:
     a = _load(args)
+    _warn_unknown_filters(a, args)
     passages = a.retrieve(args.question, k=args.k, sources=args.source or None, titles=args.title or None)
     if args.json:
         print(json.dumps([p.to_dict() for p in passages], ensure_ascii=False, indent=2))
@@ -92,11 +96,32 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_history(path: str) -> list[tuple[str, str]]:
+    """``[[question, answer], ...]`` from a JSON file, or a ValueError that says what is wrong."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"--history {path}: cannot read a JSON file ({e})") from None
+    if not isinstance(data, list) or not all(
+        isinstance(x, list | tuple) and len(x) == 2 and all(isinstance(y, str) for y in x) for x in data
+    ):
+        raise ValueError(f"--history {path}: expected a JSON list of [question, answer] pairs")
+    return [(q, a) for q, a in data]
+
+
+def _warn_unknown_filters(a: Any, args: argparse.Namespace) -> None:
+    for source in args.source or []:
+        if source not in a.data.files:
+            print(f"rag: warning: no indexed file {source!r} (see `rag docs`)", file=sys.stderr)
+    for title in args.title or []:
+        if not any(title in d.title for d in a.data.documents):
+            print(f"rag: warning: no indexed document title contains {title!r}", file=sys.stderr)
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     a = _load(args)
-    history: list[tuple[str, str]] = []
-    if args.history:
-        history = [tuple(x) for x in json.loads(Path(args.history).read_text(encoding="utf-8"))]
+    _warn_unknown_filters(a, args)
+    history = _read_history(args.history) if args.history else []
     ans = a.ask(args.question, history=history, sources=args.source or None, titles=args.title or None)
     if args.json:
         print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))

@@ -167,8 +167,14 @@ def new_version_dir(root: Path) -> Path:
 
 
 def publish(root: Path, tmp: Path) -> Path:
-    """Make ``tmp`` the live version of ``root`` atomically and delete older versions."""
+    """Make ``tmp`` the live version of ``root`` atomically.
+
+    The version it replaces is kept (a reader that has just read ``CURRENT`` may still be
+    opening it); older ones are deleted.
+    """
     final = root / ("v-" + tmp.name.removeprefix("tmp-"))
+    pointer = root / "CURRENT"
+    previous = pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else ""
     _fsync_tree(tmp)
     tmp.rename(final)
     pointer_tmp = root / f".CURRENT.{secrets.token_hex(3)}"
@@ -177,7 +183,7 @@ def publish(root: Path, tmp: Path) -> Path:
         os.fsync(fh.fileno())
     os.replace(pointer_tmp, root / "CURRENT")
     for old in root.iterdir():
-        if old.is_dir() and old != final and old.name.startswith(("v-", "tmp-")):
+        if old.is_dir() and old.name not in (final.name, previous) and old.name.startswith("v-"):
             shutil.rmtree(old, ignore_errors=True)
     return final
 

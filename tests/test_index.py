@@ -283,3 +283,85 @@ def test_remove_a_source(tmp_path):
     assert main(["remove", "nope.txt", "--index", str(idx), "-q"]) == 1
     # no model named: the index keeps the one it was built with (no dense vectors here)
     assert Assistant.load(idx).data.manifest["embedding_model"] == "none"
+
+
+def test_same_name_files_and_the_same_file_named_twice(tmp_path):
+    d1, d2 = tmp_path / "d1", tmp_path / "d2"
+    d1.mkdir()
+    d2.mkdir()
+    (d1 / "report.txt").write_text(DOC_A, encoding="utf-8")
+    (d2 / "report.txt").write_text(DOC_B, encoding="utf-8")
+    idx = tmp_path / "idx"
+    s = Settings(embedding_model="none")
+    build_index([d1 / "report.txt", d2 / "report.txt"], idx, s)
+    assert sorted(d.source for d in Assistant.load(idx).documents()) == ["d1/report.txt", "d2/report.txt"]
+    # the same file given again through its folder is recognised, not added twice
+    report = build_index([d1], idx, s)
+    assert report.unchanged == ["d1/report.txt"] and not report.written
+
+
+def test_publish_keeps_the_version_it_replaces(tmp_path):
+    docs = _corpus(tmp_path)
+    idx = tmp_path / "idx"
+    s = Settings(embedding_model="none")
+    build_index([docs], idx, s)
+    first = current_version(idx)
+    (docs / "c.txt").write_text("新文件\n\n新建工会组织35家。\n", encoding="utf-8")
+    build_index([docs], idx, s)
+    second = current_version(idx)
+    assert first is not None and first.is_dir() and second != first  # a reader mid-open still finds it
+    (docs / "d.txt").write_text("又一个文件\n\n建成驿站12个。\n", encoding="utf-8")
+    build_index([docs], idx, s)
+    assert not first.exists() and second is not None and second.is_dir()
+
+
+def test_unreadable_index_is_rebuilt_by_ingest(tmp_path):
+    docs = _corpus(tmp_path)
+    idx = tmp_path / "idx"
+    s = Settings(embedding_model="none")
+    build_index([docs], idx, s)
+    (idx / "CURRENT").write_text("v-gone", encoding="utf-8")
+    with pytest.raises(IndexFormatError, match="damaged"):
+        Assistant.load(idx)
+    report = build_index([docs], idx, s)
+    assert report.written and report.warnings and "rebuilt" in report.warnings[0]
+    assert len(Assistant.load(idx).documents()) == 2
+
+
+def test_filters_as_strings_k_validation_and_ordered_scores(bm25_index):
+    a = Assistant.load(bm25_index)
+    q = "拉萨全市建立了多少个基层工会组织？"
+    assert [p.source for p in a.retrieve(q, sources="004_2282861e8734a6f4.txt")] == ["004_2282861e8734a6f4.txt"] * 5
+    for bad in (0, -1, 2.5, 101, True):
+        with pytest.raises(ValueError, match="k must be"):
+            a.retrieve(q, k=bad)
+    assert len(a.retrieve("工会", k=100)) == 100
+    hits = a.retrieve("铜仁市2024年和2025年开展的职工宣讲活动分别有多少场？", k=8)
+    assert all(hits[i].score > hits[i + 1].score for i in range(len(hits) - 1))
+
+
+def test_split_comparison_of_three():
+    from rag.retrieval.retrievers import split_comparison
+
+    assert split_comparison("铜仁市、安康市和拉萨市分别有多少会员？") == [
+        "铜仁市分别有多少会员？",
+        "安康市分别有多少会员？",
+        "拉萨市分别有多少会员？",
+    ]
+    assert len(split_comparison("2023年、2024年和2025年铜仁市分别举办了多少场竞赛？")) == 3
+
+
+def test_cli_errors_are_clear(tmp_path, capsys):
+    from rag.cli import main
+
+    assert main(["ingest", str(tmp_path / "missing"), "--index", str(tmp_path / "idx"), "-q"]) == 1
+    assert "no readable" in capsys.readouterr().err
+    docs = _corpus(tmp_path)
+    idx = tmp_path / "idx2"
+    assert main(["ingest", str(docs), "--index", str(idx), "--embedding-model", "none", "-q"]) == 0
+    bad = tmp_path / "h.json"
+    bad.write_text("5", encoding="utf-8")
+    assert main(["ask", "那2024年呢？", "--index", str(idx), "--history", str(bad)]) == 2
+    assert "[question, answer] pairs" in capsys.readouterr().err
+    assert main(["search", "工会", "--index", str(idx), "--source", "nope.txt"]) == 0
+    assert "no indexed file 'nope.txt'" in capsys.readouterr().err

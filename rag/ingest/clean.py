@@ -126,18 +126,16 @@ def _continues(prev: _Line, nxt: _Line, indented_doc: bool = False) -> bool:
         return True  # a sentence ended inside the line, or it began mid-quote: body text
     if len(prev.text) >= 6 and _word_crosses(prev.text, nxt.text):
         return True  # "…户外劳动" + "者驿站…": a word runs over the line end
-    if (
+    # paragraphs here start indented: an unindented clause-bearing fragment followed by
+    # an unindented long line is a paragraph cut at a page end, not a heading
+    return (
         indented_doc
         and not prev.indented
         and len(prev.text) >= 8
         and len(nxt.text) >= LONG_LINE
         and "，" in prev.text
         and not _HEADING_START.match(prev.text)
-    ):
-        # paragraphs here start indented: an unindented clause-bearing fragment followed
-        # by an unindented long line is a paragraph cut at a page end, not a heading
-        return True
-    return False
+    )
 
 
 def _word_crosses(a: str, b: str) -> bool:

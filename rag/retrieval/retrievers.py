@@ -30,8 +30,12 @@ def _mask(data: IndexData, sources: Iterable[str] | None, titles: Iterable[str] 
     """Rows allowed by the filters: file names in ``sources``, titles containing any of ``titles``."""
     if sources is None and titles is None:
         return None
+    if isinstance(sources, str):
+        sources = [sources]
+    if isinstance(titles, str):
+        titles = [titles]
     src = set(sources) if sources is not None else None
-    tls = [t for t in titles] if titles is not None else None
+    tls = list(titles) if titles is not None else None
     return np.array(
         [(src is None or c.source in src) and (tls is None or any(t in c.title for t in tls)) for c in data.chunks],
         dtype=bool,
@@ -93,7 +97,7 @@ class HybridRetriever:
         restricted to those documents is fused in too: a passage of the 湖南 report that
         never repeats "湖南" still counts as being about 湖南.
         """
-        c = self.settings.candidates
+        c = max(self.settings.candidates, n)
         lists = [(self.lexical.ranked(query, c, mask), 1.0)]
         weight = self.settings.fusion_weight(str(self.data.manifest.get("embedding_model", "corpus")))
         if self.dense is not None and weight > 0:
@@ -116,7 +120,9 @@ class HybridRetriever:
             # each part gets its own best passages; the whole question fills the rest
             per_part = [self.fused(p, pool, mask) for p in parts]
             whole = self.fused(query, pool, mask)
-            ranked = _interleave([*per_part, whole])
+            # scores of different queries do not compare: score by place in the merged list
+            merged = _interleave([*per_part, whole])
+            ranked = [(r, 1.0 / (self.settings.rrf_k + i + 1)) for i, (r, _) in enumerate(merged)]
         rows = dedup([r for r, _ in ranked], [self.data.chunks[r].text for r, _ in ranked], k)
         score = dict(ranked)
         return [Passage.from_chunk(self.data.chunks[r], score[r]) for r in rows]
@@ -222,6 +228,11 @@ _PAIR = re.compile(
 )
 
 
+_LIST = re.compile(
+    rf"((?:{_ENTITY}、)+{_ENTITY})(?:和|与|及|以及)({_ENTITY}?)(?=的|分别|各|，|,|在|工会|总工会|两|开展|举办|发放|\d)"
+)
+
+
 def split_comparison(question: str) -> list[str]:
     """Sub-questions of a question that compares two things; ``[question]`` otherwise.
 
@@ -235,11 +246,14 @@ def split_comparison(question: str) -> list[str]:
     m = re.match(r"^(.{6,}?)[，,]\s*(?:和|与|以及|及)(.{4,}?)(分别.*|各自.*|各有.*)$", q)
     if m:
         return [m.group(1) + m.group(3), m.group(2) + m.group(3)]
-    m = _PAIR.search(q)
+    years = re.search(r"((?:\d{4}年、)*\d{4}年)(?:和|与|及|以及)(\d{4}年)", q)
+    listed = _LIST.search(q)
+    m = years or listed or _PAIR.search(q)
     if m:
-        a, b = m.group(1), m.group(2)
-        if a.endswith("年") and not b.endswith("年"):
+        first, last = m.group(1), m.group(2)
+        if m is not years and first.endswith("年") and not last.endswith("年"):
             return [q]
         head, tail = q[: m.start()], q[m.end() :]
-        return [head + a + tail, head + b + tail]
+        items = [*first.split("、"), last]
+        return [head + item + tail for item in items]
     return [q]
