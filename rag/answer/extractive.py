@@ -1656,7 +1656,7 @@ def compose(
         qa, qb = min(a for a, _ in spans), max(b for _, b in spans)
         if qb - qa > _MAX_QUOTE:
             qa, qb = spans[0]
-        quote = by_id[pid].text[qa:qb].strip()
+        quote = by_id[pid].text[qa:qb].strip().rstrip("，,、；;：:")  # no dangling clause mark
         citations.append(Citation(n, by_id[pid], quote))
     text = "；".join(parts) + "。" if info.comparison else "。".join(parts) + "。"
     for note in dict.fromkeys(notes):
