@@ -121,7 +121,7 @@ class HybridRetriever:
             per_part = [self.fused(p, pool, mask) for p in parts]
             whole = self.fused(query, pool, mask)
             # scores of different queries do not compare: score by place in the merged list
-            merged = _interleave([*per_part, whole])
+            merged = _interleave([whole, *per_part])
             ranked = [(r, 1.0 / (self.settings.rrf_k + i + 1)) for i, (r, _) in enumerate(merged)]
         rows = dedup([r for r, _ in ranked], [self.data.chunks[r].text for r, _ in ranked], k)
         score = dict(ranked)
@@ -160,7 +160,16 @@ class PlaceScopes:
         return forms
 
     def mask_for(self, query: str) -> np.ndarray | None:
-        """Rows of the documents about the places (and, among those, the year) the query names."""
+        """Rows of the documents about the places (and, among those, the year) the query names;
+        a document named by its title in 《》 scopes to that document alone."""
+        titled = {
+            d.id
+            for m in re.finditer(r"《([^》]{4,})》", query)
+            for d in self.data.documents
+            if _same_title(m.group(1), d.title)
+        }
+        if titled:
+            return np.isin(self.doc_of_row, list(titled))
         docs: set[str] = set()
         for name in self._names:
             if name in query:
@@ -175,6 +184,12 @@ class PlaceScopes:
         if not docs or len(docs) == len(self.data.documents):
             return None
         return np.isin(self.doc_of_row, list(docs))
+
+
+def _same_title(quoted: str, title: str) -> bool:
+    """Whether a title quoted in a question names this document (whitespace and punctuation aside)."""
+    q, t = (re.sub(r"[\s，,、：:“”\"'——-]", "", x) for x in (quoted, title))
+    return bool(q) and (q == t or (len(q) >= 6 and (q in t or t in q)))
 
 
 def rrf(lists: Sequence[tuple[list[tuple[int, float]], float]], k: int = 60) -> list[tuple[int, float]]:
