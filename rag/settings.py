@@ -38,8 +38,10 @@ class Settings:
     top_k: int = 5
     # Candidates each retriever contributes before fusion.
     candidates: int = 50
-    # Reciprocal-rank-fusion constant (Cormack et al. 2009 use 60).
-    rrf_k: int = 60
+    # Reciprocal-rank-fusion constant (Cormack et al. 2009 use 60). 30 gives the top ranks
+    # of each list more say; measured equal or better than 60 on the dev set and both probe
+    # sets (dev MRR 0.931 vs 0.917, recall@5 unchanged).
+    rrf_k: int = 30
     # Weight of the dense list in fusion; lexical lists have weight 1.0. None = automatic:
     # 0.3 with the corpus-trained embedder, which ranks below BM25 here (dev recall@5 0.89
     # vs 0.93) but finds what BM25 misses (fused 0.96 dev, 0.96 on paraphrase probes; at
