@@ -11,6 +11,7 @@ import json
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -248,3 +249,69 @@ def test_dev_set_auc_regression_guard(judge: OfflineJudge) -> None:
     assert rep["overall"]["roc_auc"] >= 0.9, rep["overall"]
     for flaw, r in rep["per_flaw"].items():
         assert r["roc_auc"] >= 0.8, (flaw, r)
+
+
+# ---------------------------------------------------------------------------- roles, bounds, direction
+
+
+def test_swapped_places_between_two_roles_are_unsupported(judge: OfflineJudge) -> None:
+    ctx = ["调解机制成效显著，东坪县试点经验被省总工会推广，西岭县园区调解组织获国家表彰。"]
+    assert _only(judge.judge("", ctx, "东坪县试点经验被省总工会推广")).supported
+    bad = _only(judge.judge("", ctx, "西岭县的试点经验被省总工会推广"))
+    assert not bad.supported and "西岭" in bad.reason and "东坪县" in bad.reason
+
+
+def test_reversed_bound_on_a_figure_is_unsupported(judge: OfflineJudge) -> None:
+    ctx = ["实施技师津贴制度，向首席技师给予不低于12万元年的津贴，累计评选首席技师88名。"]
+    assert _only(judge.judge("", ctx, "向首席技师给予不低于12万元年的津贴")).supported
+    assert _only(judge.judge("", ctx, "向首席技师给予至少12万元年的津贴")).supported
+    bad = _only(judge.judge("", ctx, "向首席技师给予最高12万元年的津贴"))
+    assert not bad.supported and "相反" in bad.reason
+
+
+def test_reversed_direction_of_thanks_is_unsupported(judge: OfflineJudge) -> None:
+    ctx = ["活动圆满结束，省旅游集团、市人民医院分别向区总工会发来感谢信。"]
+    good = judge.judge("", ctx, "省旅游集团和市人民医院向区总工会发来感谢信。")
+    bad = judge.judge("", ctx, "区总工会向省旅游集团和市人民医院发去感谢信。")
+    assert good.faithfulness >= 0.8
+    assert bad.faithfulness < 0.5 and "方向颠倒" in bad.claims[0].reason
+
+
+def test_substituted_noun_in_the_same_slot_is_unsupported(judge: OfflineJudge) -> None:
+    ctx = ["先后投入8万元，为600余名环卫工人购买意外伤害保险。另有外卖骑手驿站12个。"]
+    bad = _only(judge.judge("", ctx, "为600余名外卖骑手购买意外伤害保险"))
+    assert not bad.supported and "环卫工人" in bad.reason
+
+
+def test_figure_with_the_unit_of_another_slot_is_unsupported(judge: OfflineJudge) -> None:
+    ctx = ["全年获评省级劳动模范1名，“五一劳动奖状”2个、“工人先锋号”3个。"]
+    bad = _only(judge.judge("", ctx, "全年获评省级劳动模范2名"))
+    assert bad.score < 0.3 and "1名" in bad.reason
+
+
+def test_faithful_rewordings_are_not_flagged(judge: OfflineJudge) -> None:
+    ctx = [
+        "我市出台疗休养工作规则，各级工会走访慰问节日期间坚守工作岗位的职工3200余人次，"
+        "建设示范书屋16个。召开全市工会安全工作座谈会。"
+    ]
+    for answer in (
+        "当地出台了疗休养工作规则。",  # deictic subject
+        "走访慰问节日坚守岗位职工3200余人次。",  # a word dropped from inside a phrase
+        "建成示范书屋16个。",  # 建成 is a verb, not a numeral word
+        "市总工会召开了全市工会安全工作座谈会。",  # the report's author named as subject
+    ):
+        assert judge.judge("", ctx, answer).faithfulness >= 0.75, answer
+
+
+def test_meta_evaluate_treats_null_none_and_missing_flaw_alike() -> None:
+    rows: list[dict[str, Any]] = [
+        {"id": "a", "contexts": ["c"], "answer": "f1", "faithful": True, "flaw": None},
+        {"id": "b", "contexts": ["c"], "answer": "f2", "faithful": True, "flaw": "none"},
+        {"id": "c", "contexts": ["c"], "answer": "f3", "faithful": True},
+        {"id": "d", "contexts": ["c"], "answer": "f4", "flaw": "none"},
+        {"id": "e", "contexts": ["c"], "answer": "n1", "flaw": "changed_number"},
+    ]
+    stub = _StubJudge({"f1": 0.9, "f2": 0.8, "f3": 0.7, "f4": 0.6, "n1": 0.1})
+    rep = meta_evaluate(rows, stub)
+    assert rep["overall"]["n_faithful"] == 4 and rep["overall"]["roc_auc"] == 1.0
+    assert set(rep["per_flaw"]) == {"changed_number"}

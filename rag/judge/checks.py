@@ -21,12 +21,16 @@ from itertools import pairwise
 from rag.judge.align import Passage, content_bigrams
 from rag.judge.lexicon import (
     ANTONYM_PAIRS,
+    BOUND_SUFFIXES_LOWER,
+    BOUND_SUFFIXES_UPPER,
     LIST_JOINERS,
+    LOWER_BOUNDS,
     NEGATION_CUES,
     NON_NEGATING,
     NON_RESTRICTIVE,
     ORDER_PATTERNS,
     RESTRICTIVE,
+    UPPER_BOUNDS,
 )
 from rag.judge.numbers import Figure, extract_figures, figure_label, same_value, units_compatible
 from rag.judge.words import Token, tokenize
@@ -89,7 +93,13 @@ def check_figures(claim: str, passages: list[Passage], region: Region, question:
     pi, s, e = region
     grams = {bg for _, bg in content_bigrams(claim) if not any(ch.isdigit() for ch in bg)}
     for f in extract_figures(claim):
-        if pi >= 0 and any(_matches(f, g) and g.start < e + 8 and g.end > s - 8 for g in passages[pi].figures):
+        here = (
+            [g for g in passages[pi].figures if _matches(f, g) and g.start < e + 8 and g.end > s - 8] if pi >= 0 else []
+        )
+        if here:
+            issue = _bound_issue(claim, f, [(passages[pi].text, g) for g in here])
+            if issue is not None:
+                issues.append(issue)
             continue
         if pi >= 0 and f.unit == "年" and any(_matches(f, g) for g in passages[pi].figures):
             continue  # a year restated from elsewhere in the passage frames the claim
@@ -107,11 +117,53 @@ def check_figures(claim: str, passages: list[Passage], region: Region, question:
             continue  # restated from the question (e.g. the year asked about)
         local = _region_text(passages, region, margin=30)
         same_val = [g for g in extract_figures(local) if same_value(f.value, g.value)]
-        if same_val:
+        rival = [g for g in extract_figures(local) if g.unit and g.unit == f.unit and not same_value(f.value, g.value)]
+        if same_val and rival and not any(units_compatible(f.unit, g.unit) for g in same_val):
+            # 2名 where the source says 1名 (and 2个 of something else): the unit pins the slot.
+            issues.append(Issue(f"数字 {figure_label(f)} 与资料 {figure_label(rival[0])} 不符", 0.25))
+        elif same_val:
             issues.append(Issue(f"数字 {figure_label(f)} 的单位与资料 {figure_label(same_val[0])} 不符", 0.6))
         else:
             issues.append(Issue(f"数字 {figure_label(f)} 不在资料中", 0.15))
     return issues
+
+
+def figure_bound(text: str, f: Figure) -> tuple[str, str]:
+    """(direction, word) of the bound stated with a figure: "lower" (不低于25万, 300余人), "upper" (最高25万, 近300人) or ""."""
+    before = text[max(0, f.start - 4) : f.start]
+    after = text[f.end : f.end + 3]
+    for word in sorted(LOWER_BOUNDS, key=len, reverse=True):
+        if before.endswith(word):
+            return "lower", word
+    for word in sorted(UPPER_BOUNDS, key=len, reverse=True):
+        if before.endswith(word):
+            return "upper", word
+    for word in BOUND_SUFFIXES_LOWER:
+        if after.startswith(word) or (word in "余多" and word in f.text):
+            return "lower", word
+    for word in BOUND_SUFFIXES_UPPER:
+        if after.startswith(word):
+            return "upper", word
+    return "", ""
+
+
+def _bound_issue(claim: str, f: Figure, sources: list[tuple[str, Figure]]) -> Issue | None:
+    """The claim's bound on a figure (最高25万) must not reverse the source's (不低于25万).
+
+    A bound the source does not state at all (至少25万 for 25万) narrows the fact a little.
+    """
+    direction, word = figure_bound(claim, f)
+    bounds = [figure_bound(t, g) for t, g in sources]
+    if not direction:
+        return None
+    if any(d == direction for d, _ in bounds):
+        return None
+    opposite = next((w for d, w in bounds if d and d != direction), "")
+    if opposite:
+        return Issue(f"限定 “{word}{figure_label(f)}” 与资料 “{opposite}” 相反", 0.25)
+    if word in LOWER_BOUNDS or word in UPPER_BOUNDS:
+        return Issue(f"限定 “{word}{figure_label(f)}” 不在资料中", 0.7)
+    return None
 
 
 # --------------------------------------------------------------------------- quoted names
@@ -475,3 +527,99 @@ def check_junctions(claim: str, passages: list[Passage], region: Region, questio
                     break
             q = window.find(b.word, q + 1)
     return issues
+
+
+# --------------------------------------------------------------------------- entity roles
+
+_ENTITY_KINDS = ("place", "org", "person")
+
+
+def _entity_spans(text: str, extra: set[str]) -> list[tuple[int, int, str, str]]:
+    """(start, end, word, kind) of the names in ``text``, plus every occurrence of ``extra`` names."""
+    spans = {(t.start, t.end, t.word, t.kind) for t in tokenize(text) if t.kind in _ENTITY_KINDS and len(t.word) >= 2}
+    kinds = {w: k for _, _, w, k in spans}
+    for w in extra:
+        for m in re.finditer(re.escape(w), text):
+            spans.add((m.start(), m.end(), w, kinds.get(w, "")))
+    return sorted(spans)
+
+
+def check_entity_roles(claim: str, passages: list[Passage], region: Region) -> list[Issue]:
+    """A place/organisation must keep what the source says about it, not what it says about another.
+
+    "汉阴县的试点案例获评" against "白河县试点案例获评……汉阴县调解组织获表彰": both names
+    occur, but the words right after 汉阴县 in the claim follow 白河县 in the source.
+    """
+    pi, s, e = region
+    if pi < 0:
+        return []
+    p = passages[pi]
+    local = p.text[max(0, s - 60) : min(len(p.text), e + 60)]
+    tokens = tokenize(claim)
+    ents = [k for k, t in enumerate(tokens) if t.kind in ("place", "org") and len(t.word) >= 2 and t.word in local]
+    if not ents:
+        return []
+    kind_of = {tokens[k].word: tokens[k].kind for k in ents}
+    spans = _entity_spans(local, set(kind_of))
+    bounds = [(a, b) for a, b, _, _ in spans]
+    same_kind = {k for k, t in enumerate(tokens) if t.kind in _ENTITY_KINDS or t.kind == "level"}
+    for k in ents:
+        x = tokens[k].word
+        units = [
+            u
+            for u in _right_units(tokens, tokens[k].end, same_kind, local)
+            if claim.find(u, tokens[k].end) - tokens[k].end <= 3
+        ]
+        if not units:
+            continue
+        own = "".join(_right_context(local, b, bounds) for _, b, w, _k in spans if w == x)
+        if any(u in own for u in units):
+            continue
+        for _a, b, w, kind in spans:
+            if w == x or x in w or w in x or kind != kind_of[x] or w in claim:
+                continue
+            hit = next((u for u in units if u in _right_context(local, b, bounds)), None)
+            if hit:
+                return [Issue(f"{KIND_LABEL[kind_of[x]]} {x} 与资料不符：资料中“{hit}”属于 {w}", 0.3)]
+    return []
+
+
+# --------------------------------------------------------------------------- direction
+
+_DIRECTED = (
+    # sender 向/给 receiver + verb of sending, giving or thanking
+    re.compile(
+        r"(?P<a>[^，。；：,]{2,24}?)(?:分别|专门|特地|特意|共同|联合|也|还|都|均)?(?:向|给)(?P<b>[^，。；：,向给]{2,24}?)"
+        r"(?:发来|发去|发出|寄来|寄去|送来|送去|写来|致以|致信|致谢|致函|致|表示感谢|表示|赠送|捐赠|捐助|颁发|授予|转交|报送|递交)"
+    ),
+)
+_RECEIVED = re.compile(
+    r"(?P<b>[^，。；：,]{2,24}?)(?:收到|接到|获赠)了?(?P<a>[^，。；：,]{2,24}?)(?:发来|寄来|送来|写来|赠送|捐赠)的"
+)
+
+
+def _directed_pairs(text: str) -> list[tuple[str, str]]:
+    """(sender, receiver) of the directed relations in ``text`` (A向B发来感谢信, B收到A发来的…)."""
+    pairs = [(m.group("a"), m.group("b")) for pat in _DIRECTED for m in pat.finditer(text)]
+    pairs += [(m.group("a"), m.group("b")) for m in _RECEIVED.finditer(text)]
+    return pairs
+
+
+def check_direction(claim: str, passages: list[Passage], region: Region) -> list[Issue]:
+    """Directed relations (A向B致谢, A给B发来感谢信) must keep sender and receiver in place.
+
+    >>> from rag.judge.align import Passage
+    >>> p = Passage.build("甲公司向乙医院发来感谢信。")
+    >>> [i.penalty for i in check_direction("乙医院向甲公司发来感谢信", [p], (0, 0, 12))]
+    [0.2]
+    """
+    window = _region_text(passages, region, margin=40)
+    if not window:
+        return []
+    for a, b in _directed_pairs(claim):
+        for a2, b2 in _directed_pairs(window):
+            straight = _overlap(a, a2) + _overlap(b, b2)
+            crossed = _overlap(a, b2) + _overlap(b, a2)
+            if crossed >= 1.0 and crossed > straight + 0.5:
+                return [Issue(f"方向颠倒：回答 “{a}→{b}”，资料 “{a2}→{b2}”", 0.2)]
+    return []

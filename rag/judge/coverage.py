@@ -10,9 +10,11 @@ claim word's neighbours in the source (:func:`_counterpart`).
 
 from __future__ import annotations
 
+import re
+
 from rag.judge.align import Passage
 from rag.judge.checks import KIND_LABEL, Issue, Region
-from rag.judge.lexicon import LEVEL_WORDS, NEGATIVE_MORPHEMES
+from rag.judge.lexicon import DEICTIC_PREFIXES, DEICTIC_WORDS, LEVEL_WORDS, NEGATIVE_MORPHEMES
 from rag.judge.numbers import extract_figures, same_value, units_compatible
 from rag.judge.words import Token, sub_words, tokenize
 
@@ -31,10 +33,26 @@ def _partial(word: str, window: str) -> float:
     return 0.2 * sum(ch in window for ch in word) / max(1, len(word))
 
 
+def _spread(word: str, window: str) -> bool:
+    """Whether ``word`` occurs in ``window`` with a few characters inserted (坚守岗位 in 坚守工作岗位).
+
+    >>> _spread("坚守岗位", "节日期间坚守工作岗位的职工"), _spread("农民工", "新就业形态劳动者")
+    (True, False)
+    """
+    if len(word) < 3:
+        return False
+    pattern = "".join(
+        re.escape(ch) + (r"[^，。；！？、]{0,3}?" if k < len(word) - 1 else "") for k, ch in enumerate(word)
+    )
+    m = re.search(pattern, window)
+    return m is not None and len(m.group(0)) <= len(word) + 4
+
+
 _PUNCT = "，。；：、！？“”‘’《》（）()「」 "
 _SENT_END = "。；！？\n"
 _PLACE_CHARS = set("省市县区州级镇乡村旗盟全")
-_CN_NUMERALS = set("零〇一二两三四五六七八九十百千万亿半成")
+_CN_NUMERALS = set("零〇一二两三四五六七八九十百千万亿")
+_GENERIC_UNION = re.compile(r"^[全省市县区州旗总]*工会$")
 
 
 def _strip_punct_left(text: str) -> str:
@@ -129,6 +147,9 @@ def _missing_entity(claim: str, start: int, end: int, window: str, label: str, p
     other = _counterpart(claim, start, end, window)
     if other:
         return Issue(f"{label} {word} 与资料 {other} 不符", 0.3)
+    if _GENERIC_UNION.match(word) and ("工会" in passage or "工会" in claim[:start]):
+        # 市总工会 as the subject of a union report that never names its author restates the speaker.
+        return Issue(f"{label} {word} 不在资料中", 0.85)
     if word in LEVEL_WORDS:
         # 全市 for a report that says 我市 / 市总工会 restates the scope; 全国 added to a city report does not.
         scope = word[-1]
@@ -143,7 +164,9 @@ def _negative(word: str) -> bool:
 
 def _missing_word(claim: str, t: Token, window: str) -> Issue | None:
     """A word absent from the sources that reverses polarity (停建 for 建成) or replaces a name."""
+    # 半/成 count only beside a numeral (三成, 一半): 建成, 促成 and 造成 are verbs.
     numerals = sum(ch in _CN_NUMERALS for ch in t.word)
+    numerals += sum(ch in "半成" for ch in t.word) if numerals else 0
     if len(t.word) >= 2 and numerals * 2 >= len(t.word):  # 十三五 for 十四五, 三代会 for 四代会
         return Issue(f"数字 {t.word} 不在资料中", 0.3)
     if _negative(t.word) and not _negative(window):
@@ -155,23 +178,100 @@ def _missing_word(claim: str, t: Token, window: str) -> Issue | None:
     # 马克思主义): synonyms usually share a character (职工/员工), different things do not.
     if not (t.flag.startswith("n") or t.flag == "l") or t.flag == "vn" or len(t.word) < 2:
         return None
+    if _spread(t.word, window):
+        return None  # the source only inserted a word inside it
     if not other or _shares_char(t.word, other) or len(other) < 2:
         return None
     label = "名称" if t.flag.startswith(("nr", "ns", "nt", "nz")) else "词语"
     return Issue(f"{label} {t.word} 与资料 {other} 不符", 0.4)
 
 
+def _uncovered_runs(claim: str, window: str) -> list[tuple[int, int]]:
+    """(start, end) of runs of 2+ Chinese characters of the claim no bigram of which is in ``window``."""
+    covered = [False] * len(claim)
+    for i in range(len(claim) - 1):
+        if claim[i : i + 2] in window:
+            covered[i] = covered[i + 1] = True
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(claim):
+        j = i
+        while j < len(claim) and not covered[j] and "\u4e00" <= claim[j] <= "\u9fff":
+            j += 1
+        if j - i >= 2:
+            runs.append((i, j))
+        i = max(j, i + 1)
+    return runs
+
+
+def _same_clause_slot(claim: str, start: int, end: int, window: str, other: str) -> bool:
+    """Whether ``other`` fills the claim word's slot inside one clause that lacks the word itself.
+
+    A gap with punctuation, or a sentence that also holds the claim word, is reordering.
+    """
+    left = claim[:start].rstrip(_PUNCT)[-3:]
+    right = _strip_punct_left(claim[end:])[:3]
+    q = window.find(left + other + right)
+    if q < 0:
+        return False
+    lo = max((window.rfind(ch, 0, q) for ch in _SENT_END), default=-1) + 1
+    hi = min((k for k in (window.find(ch, q) for ch in _SENT_END) if k >= 0), default=len(window))
+    return claim[start:end] not in window[lo:hi]
+
+
+def slot_swaps(claim: str, window: str) -> list[Issue]:
+    """Words of the claim absent from the source where the source has another word in their slot.
+
+    "为2000余名快递员购买保险" against "为2000余名货车司机购买保险": the neighbours of the
+    unmatched run anchor in the aligned window around a different word (substitution, not
+    rewording: the two share no character).
+
+    >>> [i.reason for i in slot_swaps("为2000余名快递员购买保险", "为2000余名货车司机购买保险。")]
+    ['词语 快递员 与资料 货车司机 不符']
+    """
+    issues: list[Issue] = []
+    tokens = tokenize(claim)
+    # Candidates: runs the window lacks altogether, and nouns the window has only elsewhere.
+    nouns: list[tuple[int, int]] = []
+    for k, t in enumerate(tokens):
+        if len(t.word) >= 2 and (t.is_entity or (t.flag.startswith("n") and t.flag != "vn")):
+            nouns.append((t.start, t.end))
+            prev = tokens[k - 1] if k else None
+            if prev is not None and prev.end == t.start and prev.kind == "content" and len(prev.word) >= 2:
+                nouns.append((prev.start, t.end))  # the modifier too: 外卖骑手, not just 骑手
+    seen: set[str] = set()
+    for a, b in sorted(set(_uncovered_runs(claim, window)) | set(nouns)):
+        run = claim[a:b]
+        flags = [t.flag for t in tokens if t.start < b and t.end > a]
+        if run in seen or all(f.startswith(("v", "a", "d", "p", "c", "u")) for f in flags):
+            continue  # a reworded verb or modifier (开展 for 进行), not a swapped thing
+        seen.add(run)
+        other = _between_anchors(claim, a, b, window, reach=len(run) + 6)
+        if not other or len(other) < 2 or other in claim or _shares_char(run, other) or set(run) & set(other):
+            continue
+        if any(ch.isdigit() or ch in _CN_NUMERALS for ch in other + run) or any(ch in _PUNCT for ch in other):
+            continue
+        if not _same_clause_slot(claim, a, b, window, other):
+            continue
+        if any(w in DEICTIC_WORDS or (len(w) == 2 and w[0] in DEICTIC_PREFIXES) for w in (run, other)):
+            continue  # 当地 for 我市: both point at the body reported on
+        issues.append(Issue(f"词语 {run} 与资料 {other} 不符", 0.4))
+    return issues
+
+
 def lexical_support(claim: str, passages: list[Passage], region: Region, question: str) -> tuple[float, list[Issue]]:
     """IDF-weighted share of the claim's content words (and figures) found in the evidence.
 
-    Credit per word: 1 in the aligned window, 0.75 elsewhere in the contexts, 0.6 in the
-    question only, else partial credit for its longest piece nearby. Missing words that are
-    entities, numerals, polarity words or substituted nouns also yield issues.
+        Credit per word: 1 in the aligned window, 0.75 elsewhere in the contexts, 0.6 in the
+        question only, else partial credit for its longest piece nearby. Missing words that are
+        entities, numerals, polarity words or substituted nouns also yield issues.
 
-    >>> from rag.judge.align import Passage
-    >>> p = Passage.build("全市新建职工书屋42个。")
-    >>> lexical_support("全市新建职工书屋42个", [p], (0, 0, 11), "")[0]
-    1.0
+        >>> import re
+
+    from rag.judge.align import Passage
+        >>> p = Passage.build("全市新建职工书屋42个。")
+        >>> lexical_support("全市新建职工书屋42个", [p], (0, 0, 11), "")[0]
+        1.0
     """
     pi, s, e = region
     window = passages[pi].text[max(0, s - 8) : e + 8] if pi >= 0 else ""
@@ -191,8 +291,10 @@ def lexical_support(claim: str, passages: list[Passage], region: Region, questio
             credit = 0.75
         elif question and t.word in question:
             credit = 0.6
+        elif t.word in DEICTIC_WORDS:
+            credit = 0.9  # 当地 / 本地 point at the place reported on, like a pronoun
         else:
-            credit = _partial(t.word, window)
+            credit = max(_partial(t.word, window), 0.85 if _spread(t.word, window) else 0.0)
             issue = None
             if t.is_entity and len(t.word) >= 2:
                 issue = _missing_entity(claim, t.start, t.end, window, KIND_LABEL[t.kind], whole)
@@ -223,4 +325,7 @@ def lexical_support(claim: str, passages: list[Passage], region: Region, questio
             credit = 0.0
         num += fw * credit
         den += fw
+    if window:
+        named = " ".join(i.reason for i in issues)
+        issues += [i for i in slot_swaps(claim, window) if i.reason.split()[1] not in named]
     return (num / den if den else 1.0), issues

@@ -334,6 +334,38 @@ RESTRICTIVE: tuple[str, ...] = (
 )
 NON_RESTRICTIVE: tuple[str, ...] = ("只要", "不只", "不仅", "仅供", "只是", "全部门")
 
+# Bounds stated with a figure: 不低于25万 (at least) is the opposite of 最高25万 (at most).
+LOWER_BOUNDS: tuple[str, ...] = (
+    "不低于",
+    "不少于",
+    "至少",
+    "最少",
+    "最低",
+    "超过",
+    "逾",
+    "多于",
+    "高于",
+    "大于",
+    "突破",
+)
+UPPER_BOUNDS: tuple[str, ...] = (
+    "最高",
+    "最多",
+    "不超过",
+    "不高于",
+    "不多于",
+    "不到",
+    "不足",
+    "少于",
+    "低于",
+    "近",
+    "将近",
+    "接近",
+    "上限",
+)
+BOUND_SUFFIXES_LOWER: tuple[str, ...] = ("以上", "余", "多")
+BOUND_SUFFIXES_UPPER: tuple[str, ...] = ("以下", "以内")
+
 # Opposite words: a claim saying the left word where the source says the right one (or back) is a reversal.
 ANTONYM_PAIRS: tuple[tuple[str, str], ...] = (
     ("增长", "下降"),
@@ -494,6 +526,10 @@ LEVEL_WORDS: frozenset[str] = frozenset(
         "世界",
     ]
 )
+
+# Words that point at the place or body being reported on (当地 for 我市); interchangeable.
+DEICTIC_PREFIXES: tuple[str, ...] = ("我", "本", "该", "当", "此", "这", "其", "全")
+DEICTIC_WORDS: frozenset[str] = frozenset(["当地", "本地", "此地", "这里", "该地", "各地", "属地"])
 
 # Suffixes that make a token a place or organisation name (贵州省, 铜仁市, 供电局).
 PLACE_SUFFIXES: tuple[str, ...] = ("省", "市", "县", "区", "州", "镇", "乡", "村", "盟", "旗")

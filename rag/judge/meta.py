@@ -51,11 +51,34 @@ def roc_auc(labels: Sequence[bool | int], scores: Sequence[float]) -> float:
     return u / (n_pos * n_neg)
 
 
+_NO_FLAW = ("", "none", "null", "faithful")
+
+
+def _flaw_of(row: dict[str, Any]) -> str | None:
+    """The row's flaw name; null, missing, "" and "none" all mean no flaw.
+
+    >>> _flaw_of({"flaw": None}), _flaw_of({"flaw": "none"}), _flaw_of({}), _flaw_of({"flaw": "wrong_entity"})
+    (None, None, None, 'wrong_entity')
+    """
+    flaw = row.get("flaw")
+    if flaw is None or str(flaw).strip().lower() in _NO_FLAW:
+        return None
+    return str(flaw)
+
+
+def _is_faithful(row: dict[str, Any]) -> bool:
+    """The ``faithful`` label; without one, a row is faithful when it names no flaw."""
+    if row.get("faithful") is None:
+        return _flaw_of(row) is None
+    return bool(row["faithful"])
+
+
 def meta_evaluate(rows: Sequence[dict[str, Any]], judge: _Judge) -> dict[str, Any]:
     """Score every row with ``judge`` and report ROC-AUC overall and per flaw.
 
     Rows carry ``question``, ``contexts``, ``answer``, ``faithful`` (bool) and ``flaw``
-    (str or None). Per-flaw AUC compares the faithful rows with the rows of that flaw only.
+    (str; null, missing or "none" for faithful rows -- all three are treated alike, and a
+    row without ``faithful`` is labelled by its flaw). Per-flaw AUC compares the faithful rows with the rows of that flaw only.
     The result also holds ``scores`` (id or index -> score) and ``ms_per_answer``.
     """
     labels: list[bool] = []
@@ -66,9 +89,10 @@ def meta_evaluate(rows: Sequence[dict[str, Any]], judge: _Judge) -> dict[str, An
     for k, row in enumerate(rows):
         res = judge.judge(row.get("question", ""), list(row["contexts"]), row["answer"])
         score = float(getattr(res, "faithfulness", res))
-        labels.append(bool(row["faithful"]))
+        faithful = _is_faithful(row)
+        labels.append(faithful)
         scores.append(score)
-        flaws.append(None if row["faithful"] else (row.get("flaw") or "unknown"))
+        flaws.append(None if faithful else (_flaw_of(row) or "unknown"))
         ids.append(str(row.get("id", k)))
     elapsed = time.perf_counter() - t0
     pos = [s for s, y in zip(scores, labels, strict=True) if y]

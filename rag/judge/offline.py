@@ -32,6 +32,8 @@ from rag.judge.checks import (
     Region,
     check_antonyms,
     check_binding,
+    check_direction,
+    check_entity_roles,
     check_figures,
     check_junctions,
     check_negation,
@@ -177,6 +179,8 @@ class OfflineJudge:
         issues += check_antonyms(claim, passages, region)
         issues += check_order(claim, passages, region)
         issues += check_binding(claim, passages, region)
+        issues += check_entity_roles(claim, passages, region)
+        issues += check_direction(claim, passages, region)
         issues += check_junctions(claim, passages, region, question)
         score = coverage
         seen: set[str] = set()
