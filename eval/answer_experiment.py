@@ -349,6 +349,25 @@ def print_table(per: dict[str, list[dict[str, Any]]]) -> None:
         print(f"unanswerable: refused {_pct(sum(r['refused'] for r in un_all) / len(un_all))}")
 
 
+# "probe3": one batch per failure class of the independent probe set (paraphrase vs the
+# other-places rule, place aliases / carried-over subjects, several figures asked in one
+# question, the asked head noun governing the figure, targets vs results); answers checked
+# with grep on seeds/*.txt.
+PROBES3_ANSWERABLE: list[tuple[str, str, list[str]]] = [
+    ("paraphrase", "许昌工会的大病互助一共给多少名生病的职工发了互助金？", ["684名"]),
+    ("paraphrase", "新疆生产建设兵团各级工会实施了多少个创业项目？给了多少贷款贴息？", ["471个", "3681.614万元"]),
+    ("multi", "济南工会五年来新成立了多少家工会组织、增加了多少会员？", ["3506家", "28万人"]),
+    ("multi", "甘肃“两癌”筛查覆盖了多少个企业、多少女职工受益？", ["8619个", "229.96万人"]),
+    ("multi", "贵州组建了多少个新业态领域工会、发展了多少新就业形态劳动者会员？", ["1388个", "22.2万人"]),
+    ("numeric", "截至目前，新疆生产建设兵团各级工会给予了多少贷款贴息？", ["3681.614万元"]),
+]
+PROBES3_UNANSWERABLE: list[tuple[str, str]] = [
+    ("plan", "十堰市工会过去五年已经建成了多少个市级职工书屋？"),
+    ("plan", "十堰市工会已经创建了多少个市级示范爱心母婴室？"),
+    ("head", "甘肃“两癌”筛查建成了多少个女职工驿站？"),
+]
+
+
 def run_probes(assistant: Any, verbose: bool) -> None:
     batches = [
         ("batch 1 (tuned on)", PROBES_ANSWERABLE, PROBES_UNANSWERABLE),
@@ -356,6 +375,7 @@ def run_probes(assistant: Any, verbose: bool) -> None:
         ("batch 3 (held out, answerable)", PROBES_ANSWERABLE_3, []),
         ("probe2 (figure fit, held out)", PROBES2_ANSWERABLE, PROBES2_UNANSWERABLE),
         ("probe2, second half (run once)", PROBES2B_ANSWERABLE, PROBES2B_UNANSWERABLE),
+        ("probe3 (failure classes of probe_qa)", PROBES3_ANSWERABLE, PROBES3_UNANSWERABLE),
     ]
     for name, answerable, unanswerable in batches:
         print(f"\n######## own probes, {name}")

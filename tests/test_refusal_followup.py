@@ -340,3 +340,108 @@ def test_pipeline_uses_the_llm_when_configured() -> None:
     ans = answer_question(fake, "2025年铜仁市发放了多少职工医疗互助金？", [])
     assert "3234万元" in ans.text and not ans.refused
     _no_dangling(ans)
+
+
+# --- paraphrase, carried-over subjects, several asked figures, targets (hand-made) -----------
+
+
+def _answer(question: str, passages: list[Passage]) -> Answer:
+    analysis = analyze(question, passages)
+    verdict = judge(analysis)
+    if verdict.refuse:
+        return refusal_answer(question, passages, verdict)
+    ans = ExtractiveAnswerer().answer(question, passages, analysis=analysis)
+    for c in ans.citations:
+        assert c.quote in c.passage.text
+    return ans
+
+
+def test_paraphrase_about_the_asked_place_is_not_refused_for_other_places_words() -> None:
+    own = _p("hz", "全市职工大病医疗互助病种由原来12项扩大到18项，累计覆盖职工5万人。", "汉中市工会工作综述", "汉中市")
+    other = _p("qt", "互助保障参保人数增加到8万人。", "延安市工会工作综述", "延安市")
+    ans = _answer("汉中工会的大病互助能报销的病种从几种增加到了几种？", [own, other])
+    assert not ans.refused
+    assert "12项" in ans.text and "18项" in ans.text
+
+
+def test_places_named_in_the_text_count_even_when_not_the_subject() -> None:
+    p = _p(
+        "ls",
+        "2019年以来，广东、浙江两省工会累计投入援助资金880.5万元，实施完成30个项目。",
+        "林芝市工会工作综述",
+        "林芝市",
+    )
+    other = _p("qt", "对口支援资金累计达到2000万元。", "昌都市工会工作综述", "昌都市")
+    ans = _answer("这五年广东和浙江的工会给林芝工会一共支援了多少钱？", [p, other])
+    assert not ans.refused
+    assert "880.5万元" in ans.text
+
+
+def test_territorial_body_is_found_by_its_head_noun() -> None:
+    p = _p("bt", "截至2022年年底，兵团共有基层工会1234家、会员56.7万人。", "五年来兵团工会工作综述", "", "2023")
+    ans = _answer("截至2022年年底，新疆生产建设兵团共有多少家基层工会、多少会员？", [p])
+    assert not ans.refused
+    assert "1234家" in ans.text and "56.7万人" in ans.text
+
+
+def test_subject_carries_over_from_the_clause_before() -> None:
+    p = _p(
+        "ak",
+        "持续落实小微企业工会经费返还政策，五年来共返还212.4万元，切实为企业纾困解难。",
+        "汉中市总工会五年工作综述",
+        "汉中市",
+    )
+    ans = _answer("汉中市总工会这五年给小微企业退回了多少工会经费？", [p])
+    assert not ans.refused
+    assert "212.4万元" in ans.text
+
+
+def test_every_asked_figure_of_one_sentence_is_quoted() -> None:
+    p = _p(
+        "nc",
+        "区总工会持续扩大组织覆盖，新建基层工会37家，发展新会员1520人，职工满意度提升。",
+        "区总工会2025年工作回眸",
+        "綦江区",
+        "2025",
+    )
+    ans = _answer("綦江区总工会2025年新建了多少家基层工会、发展了多少新会员？", [p])
+    assert "37家" in ans.text and "1520人" in ans.text
+
+
+def test_follow_on_part_answered_by_the_same_sentence() -> None:
+    p = _p(
+        "nc",
+        "2025年，21000名职工加入互助保障，理赔806人、金额95.3万元，受到职工欢迎。",
+        "綦江区总工会2025年工作回眸",
+        "綦江区",
+        "2025",
+    )
+    ans = _answer("綦江区2025年有多少职工参加了工会的互助医疗保障？赔付了多少人、多少钱？", [p])
+    assert not ans.refused
+    assert "21000名" in ans.text and "806人" in ans.text and "95.3万元" in ans.text
+
+
+def test_clause_with_the_asked_nouns_beats_other_nouns() -> None:
+    p1 = _p(
+        "z1",
+        "截至目前，市总工会精心筛选了30家疗休养基地、8家服务职工基地作为服务载体。",
+        "安顺市总工会工作综述",
+        "安顺市",
+    )
+    p2 = _p("z2", "全市现有工会组织4100个，工会会员51.2万余人。", "安顺市总工会工作综述", "安顺市")
+    ans = _answer("安顺市目前有多少个工会组织、多少工会会员？", [p1, p2])
+    assert "4100个" in ans.text
+
+
+def test_figure_of_another_head_noun_is_refused() -> None:
+    p = _p("qj", "建立新就业形态劳动者工会组织41个，职工驿站等陆续开工建设。", "昭通市工会工作综述", "昭通市")
+    assert check_refusal("昭通市工会建成了多少个户外劳动者驿站？", [p]).refuse
+
+
+def test_a_target_is_not_an_achieved_result() -> None:
+    p = _p(
+        "sy", "建设一批服务职工阵地，新建户外职工爱心驿站80个、职工书屋60个。", "襄阳市工会未来五年工作展望", "襄阳市"
+    )
+    v = check_refusal("襄阳市工会过去五年已经建成了多少个户外职工爱心驿站？", [p])
+    assert v.refuse
+    assert not check_refusal("襄阳市工会计划新建多少个户外职工爱心驿站？", [p]).refuse

@@ -366,6 +366,9 @@ def _place_lexicon(known_places: Iterable[str]) -> dict[str, str]:
     return lex
 
 
+_TERRITORIAL_BODY_RE = re.compile(r"[\u4e00-\u9fff]{0,6}?(兵团|垦区|林区|油田|矿区)")
+
+
 def find_places(question: str, known_places: Iterable[str] = ()) -> list[Mention]:
     """Places named in ``question``: known ones (gazetteer, corpus) and any word ending in 市/省/区/县/州.
 
@@ -425,6 +428,11 @@ def find_places(question: str, known_places: Iterable[str] = ()) -> list[Mention
             continue
         stem = place_stem(name)
         forms = tuple(dict.fromkeys(f for f in (stem, name, lex.get(stem, "")) if f))
+        # "新疆生产建设兵团": a territorial body named after the place; its reports call it by
+        # its head noun alone ("兵团共有基层工会…"), so that head is a form of the place too.
+        body = _TERRITORIAL_BODY_RE.match(question, b)
+        if body:
+            forms = (*forms, body.group(1), name + body.group(0))
         # "天津滨海新区", "重庆南川区": the first names where the second is; the second is the constraint.
         qualifier = i + 1 < len(spans) and spans[i + 1][0] == b
         out.append(Mention("qualifier" if qualifier else "place", name, a, b, forms))
@@ -728,6 +736,7 @@ class NeedResult:
     ranked: list[Window] = field(default_factory=list)
     metric_fit: float = 0.0  # share of the metric words in the text meeting the constraints
     metric_other: float = 0.0  # the same in one sentence (with a figure, for 多少) about another place or year
+    rel_other: float = 0.0  # content-word share of the question in that kind of sentence (paraphrase credit)
     window_metric_fit: float = 0.0  # best share of the metric words inside one window meeting them
     window_metric_typed: float = 0.0  # the same among windows holding the asked kind of answer
     quoted_missing: list[Term] = field(default_factory=list)  # quoted names no fitting passage has
@@ -915,7 +924,7 @@ def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], w
     met = {id(m): False for m in need.mentions}
     metric = [t for t in (*own, *ctx) if t.text in need.metric]
     w_metric = sum(weights[t.text] for t in metric) or 1.0
-    metric_fit = metric_other = 0.0
+    metric_fit = metric_other = rel_other = 0.0
     mcov_fit = mcov_typed = mcov_missing = 0.0
     quoted = [t for t in own if t.quoted]
     quoted_found = {t.text: 0.0 for t in quoted}
@@ -932,6 +941,8 @@ def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], w
             elif info.kind != "number" or has_quantity(sent_text):
                 # Another place or year reports the asked thing here (with a figure when one is asked).
                 metric_other = max(metric_other, _coverage(metric, about + sent_text, weights) / w_metric)
+                other_text = about + sent_text
+                rel_other = max(rel_other, sum(weights[t.text] * _found(t, other_text) for t in own) / w_own)
             if v.contrast:
                 continue
             for m in need.mentions:
@@ -1029,6 +1040,7 @@ def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], w
         ranked[:20],
         metric_fit,
         metric_other,
+        rel_other,
         mcov_fit,
         mcov_typed,
         [t for t in quoted if quoted_found[t.text] < 0.35],
@@ -1171,7 +1183,9 @@ def _measure_fit(asked: str, measure: str, unit: str) -> str:
 # its own: its figure is about the clause before ("建立了大病互助保障基金，最高可一次性申请15万元";
 # "带动劳动和技能竞赛，涉及56个工种、参赛职工27万人次").
 _SUBJECTLESS = re.compile(
-    r"^(?:最高|最多|最低|最少|可|共|共计|累计|合计|总计|均|已|并|又|还|再|分别|先后|每年|全年|平均|"
+    # An optional time adverbial first: "五年来共返还371.1万元" carries the subject over too.
+    r"^(?:(?:[一二三四五六七八九十两\d]+|近|多|近几|这几|这)年(?:来|间|里)?|今年|全年|当年|目前|其中)?"
+    r"(?:最高|最多|最低|最少|可|共|共计|累计|合计|总计|均|已|并|又|还|再|分别|先后|每年|全年|平均|"
     + _GOVERNING_VERBS.pattern
     + ")"
 )
@@ -1283,7 +1297,7 @@ class FigureFit:
     state: str  # "strong" | "weak" | "none"
     window: Window
     figure: str = ""  # the best figure of the window with its phrase, as written ("覆盖职工1000万人次")
-    why: str = ""  # "measure" (counter does not fit) | "thing" (the asked thing is elsewhere) | "no_figure"
+    why: str = ""  # "measure" (counter does not fit) | "thing" (the asked thing is elsewhere) | "no_figure" | "plan" (a target, not a result)
 
 
 def _shares_chars(thing: str, text: str) -> bool:
@@ -1317,6 +1331,28 @@ def _modifier_conflict(need: Need, metric: Sequence[Term], phrase: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_noun(word: str) -> bool:
+    """jieba tags ``word`` as a noun (驿站), not a verb or verbal noun (讨论)."""
+    import jieba.posseg as pseg
+
+    _jieba()
+    tags = [flag for _, flag in pseg.lcut(word)]
+    return bool(tags) and tags[-1].startswith("n") and tags[-1] != "vn"
+
+
+def _other_head(metric: Sequence[Term], phrase: str, window: str) -> bool:
+    """The figure counts another thing: a modifier of the asked thing is bound to it but the
+    head noun (the last word: 驿站 in "户外劳动者驿站") is nowhere in its clause, not even a
+    character of it (服务站 would do for 驿站)."""
+    if len(metric) < 2:
+        return False
+    head = metric[-1]
+    if head.numeric or _found(head, window) > 0 or not _is_noun(head.text):
+        return False
+    return any(_found(t, phrase, chars=False) >= 1.0 for t in metric[:-1])
+
+
 def _show(clause: str, fig: _Figure, before: int = 14, after: int = 10) -> str:
     """A figure with the words around it, as written, cut with "…" where long."""
     a = max(fig.span[0], fig.start - before)
@@ -1340,10 +1376,40 @@ class _Asked:
         return cls(asked_measure(need), _MEASURE_NOUNS.sub("", tail), counted)
 
 
+_ASKED_RE = re.compile(r"多少|几(?=[\u4e00-\u9fff])")
 _RANK = {"strong": 3, "weak": 2, "none": 1}
 
 
+# A plan, not a result: the passage looks ahead ("未来五年工作展望") or its sentence sets targets.
+_PLAN_ABOUT_RE = re.compile(
+    r"(?:未来|今后|下一步|明年)(?:[一二三四五六七八九十几两\d]+年)?|展望|规划|计划|打算|目标任务|工作思路"
+)
+_PLAN_SENT_RE = re.compile(r"力争|争取|争创|计划|拟|将要|到20\d\d年")
+# The question asks what has been done ("已经建成了多少", "过去五年建了多少").
+_ACHIEVED_RE = re.compile(r"已经|已|过去|迄今|至今|截至目前")
+
+
+def _plan_passage(v: _PassageView, sent: int) -> bool:
+    """Whether the figures of sentence ``sent`` are targets: a forward-looking passage or sentence."""
+    p = v.passage
+    about = _fold(" ".join([p.title, *p.heading_path]))
+    s = v.sentences[sent]
+    return bool(_PLAN_ABOUT_RE.search(about) or _PLAN_SENT_RE.search(v.folded[s.start : s.end]))
+
+
 def figure_fit(
+    w: Window, need: Need, metric: Sequence[Term], weights: dict[str, float], asked: _Asked | None = None
+) -> FigureFit:
+    """Whether a window has a figure that measures the asked thing; a target never does when
+    the question asks what has been achieved ("已经建成了多少个驿站" / "新建…驿站100个" in a
+    未来五年展望)."""
+    f = _figure_fit(w, need, metric, weights, asked)
+    if f.state != "none" and _ACHIEVED_RE.search(need.text) and _plan_passage(w.view, w.sent):
+        return FigureFit("none", w, f.figure, "plan")
+    return f
+
+
+def _figure_fit(
     w: Window, need: Need, metric: Sequence[Term], weights: dict[str, float], asked: _Asked | None = None
 ) -> FigureFit:
     """Whether a window has a figure that measures the asked thing (see the section comment).
@@ -1359,15 +1425,22 @@ def figure_fit(
     sent = v.sentences[w.sent]
     named = _bound(metric, v.folded[w.start : w.end], weights)
     best: tuple[float, str, str, str] = (-1.0, "none", "no_figure", "")
+    joint: list[str] = []
     for k in range(w.first, w.last + 1):
         a, b = sent.clauses[k]
         clause = v.passage.text[a:b]
         for fig in _figure_phrases(clause):
             phrase = phrase_own = fig.phrase
             own = _bound(metric, phrase, weights)
-            if k > 0 and fig.opens and _SUBJECTLESS.match(_fold(clause).lstrip()):
-                pa, pb = sent.clauses[k - 1]
-                if not _figure_matches(v.folded[pa:pb]):
+            if fig.opens and _SUBJECTLESS.match(_fold(clause).lstrip()):
+                # The subject carries over from the clause before, or the sentence before.
+                if k > 0:
+                    pa, pb = sent.clauses[k - 1]
+                elif w.sent > 0 and v.sentences[w.sent - 1].clauses:
+                    pa, pb = v.sentences[w.sent - 1].clauses[-1]
+                else:
+                    pa = pb = 0
+                if pb > pa and not _figure_matches(v.folded[pa:pb]):
                     phrase = v.folded[pa:pb] + phrase
             fit = _measure_fit(asked.measure, _measure(fig.unit), fig.unit)
             bound = _bound(metric, phrase, weights)
@@ -1384,6 +1457,8 @@ def figure_fit(
                 state, why = "none", "thing"
             elif not named and not _shares_chars(asked.thing, v.folded[w.start : w.end]):
                 state, why = "none", "thing"  # nothing of the asked thing in the window, not even a character
+            elif asked.measure in ("C", "G") and _other_head(metric, phrase, _fold(clause)):
+                state, why = "none", "thing"  # "户外劳动者驿站" / "劳动者工会组织63个": another head noun
             else:
                 state, why = "weak", ""
             key = _RANK[state] + min(own, 0.99)  # the figure closest to the asked thing, to show
@@ -1391,6 +1466,15 @@ def figure_fit(
                 best = (key, state, why, _show(clause, fig))
             if state == "strong":
                 return FigureFit("strong", w, best[3])
+            joint.append(phrase)  # each asked figure has its own counter: not checked against the first
+    # "新建了多少家基层工会、发展了多少新会员": several figures asked together are each bound to
+    # one of the asked things; together they cover it ("新建基层工会45家，发展新会员1890人").
+    if (
+        len(joint) >= 2
+        and len(_ASKED_RE.findall(need.text)) >= 2
+        and _bound(metric, "".join(joint), weights) >= FIGURE_BOUND
+    ):
+        return FigureFit("strong", w, best[3])
     return FigureFit(best[1], w, best[3], best[2])
 
 
@@ -1399,6 +1483,7 @@ def figure_fit(
 STRONG_ALTERNATIVE = 0.5
 STRONG_OVER_WEAK = 0.9  # share of the best's content-word match
 WEAK_ALTERNATIVE = 0.7
+NOUNS_OVER_WEAK = 0.5  # share of the asked thing's words a strong alternative has more than a weak best
 
 
 def _choose_by_figure(
@@ -1426,7 +1511,17 @@ def _choose_by_figure(
             for f in fits
             if f.state == "strong"
             and (
-                (top_state == "weak" and f.window.rel >= STRONG_OVER_WEAK * top.rel)
+                (
+                    top_state == "weak"
+                    and (
+                        f.window.rel >= STRONG_OVER_WEAK * top.rel
+                        # the asked nouns are in this window, next to its figures, not in the best
+                        or (
+                            f.window.metric >= top.metric + NOUNS_OVER_WEAK
+                            and f.window.score >= STRONG_ALTERNATIVE * top.score
+                        )
+                    )
+                )
                 or (top_state == "none" and f.window.score >= STRONG_ALTERNATIVE * top.score)
             )
         ),

@@ -37,7 +37,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from rag.answer.extractive import Analysis, NeedResult, analyze
+from rag.answer.extractive import Analysis, NeedResult, Window, _unit_match, analyze
 from rag.answer.prompt import REFUSAL
 from rag.records import Answer, Passage
 
@@ -56,6 +56,10 @@ MIN_METRIC = 0.5
 METRIC_OTHER = 0.74
 METRIC_RATIO = 0.5
 METRIC_RATIO_ALL = 0.35
+# ... unless a window meeting the constraints matches at least ADDRESSED_REL of the
+# question's words, and at least ADDRESSED_RATIO of what the other text matches.
+ADDRESSED_REL = 0.3
+ADDRESSED_RATIO = 0.4
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def _need_verdict(r: NeedResult, kind: str) -> tuple[str, str]:
     if r.quoted_missing:
         return "name", f"检索到的资料没有提到“{r.quoted_missing[0].text}”"
     ratio = METRIC_RATIO if r.need.metric_explicit else METRIC_RATIO_ALL
-    if r.metric_other >= METRIC_OTHER and r.metric_fit < ratio * r.metric_other:
+    if r.metric_other >= METRIC_OTHER and r.metric_fit < ratio * r.metric_other and not _addressed(r, kind):
         where = "、".join(m.text for m in r.need.mentions) or "所问对象"
         return "metric", f"资料中有其他地区或年份的相关内容，但没有{where}的"
     if kind == "number":
@@ -98,6 +102,53 @@ def _need_verdict(r: NeedResult, kind: str) -> tuple[str, str]:
         if r.figure_fit == "none":
             return "figure_unfit", _unfit_reason(r)
     return "", ""
+
+
+def _addressed(r: NeedResult, kind: str) -> bool:
+    """The text meeting the constraints answers the question in other words (a paraphrase).
+
+    Few of the asked words in the passages about the asked place is no evidence of absence
+    when one of their windows still matches a fair share of the question, holds the asked
+    kind of answer (a figure with a fitting counter, for 多少) and the text about other
+    places matches the whole question not much better.
+    """
+    if r.best_rel_typed_fit < ADDRESSED_REL or r.best_rel_typed_fit < ADDRESSED_RATIO * r.rel_other:
+        return False
+    return kind != "number" or r.figure_fit in ("strong", "weak")
+
+
+def _continues_sibling(analysis: Analysis, i: int, failed: Sequence[int], code: str) -> bool:
+    """A follow-on part answered by the sentence that answers an earlier part.
+
+    "有多少职工参加了互助保障？赔付了多少人、多少钱？": the second part leaves its topic to the
+    first, so its own words are few and paraphrased (赔付 / 理赔). When its best window is in
+    the sentence answering an earlier part, after that part's window, and holds a figure
+    with the asked counter, the sentence goes on to answer it.
+    """
+    if code not in ("metric", "no_figure", "figure_unfit", "topic"):
+        return False
+    r = analysis.needs[i]
+    if r.need.mentions and any(m.kind == "place" for m in r.unmet):
+        return False
+    for j, o in enumerate(analysis.needs[:i]):
+        if j in failed or o.best is None:
+            continue
+        for w in r.ranked[:5]:
+            if (
+                w.view is o.best.view
+                and w.sent == o.best.sent
+                and w.typed
+                and w.last > o.best.last
+                and _counter_fits(r, w)
+            ):
+                return True
+    return False
+
+
+def _counter_fits(r: NeedResult, w: Window) -> bool:
+    """A figure after the start of ``w`` has a counter the part asks for (人, 元 for 多少钱 ...)."""
+    unit = r.need.unit
+    return bool(unit) and _unit_match(unit, w.text)
 
 
 def _asked_text(r: NeedResult) -> str:
@@ -116,7 +167,9 @@ def _unfit_reason(r: NeedResult) -> str:
     reason = f"资料中{where}没有给出“{_asked_text(r)}”的具体数字"
     f = r.unfit
     if f is not None and f.figure:
-        what = "计量的不是所问的数量" if f.why == "measure" else "说的不是所问的事项"
+        what = {"measure": "计量的不是所问的数量", "plan": "是计划目标，不是已完成的数字"}.get(
+            f.why, "说的不是所问的事项"
+        )
         reason += f"；最接近的“{f.figure}”{what}"
     return reason
 
@@ -141,6 +194,9 @@ def judge(analysis: Analysis) -> Verdict:
             codes.append(code)
     if not analysis.needs:
         return Verdict(True, "检索到的资料没有涉及所问的事项", "topic")
+    if analysis.info.kind == "number" and failed and len(failed) < len(analysis.needs):
+        keep = [k for k, i in enumerate(failed) if not _continues_sibling(analysis, i, failed, codes[k])]
+        failed, reasons, codes = [failed[k] for k in keep], [reasons[k] for k in keep], [codes[k] for k in keep]
     refuse = len(failed) == len(analysis.needs)
     return Verdict(
         refuse,
