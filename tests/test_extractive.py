@@ -273,3 +273,29 @@ def test_people_counted_in_person_visits_fit_a_people_question() -> None:
     ).refused
     p3 = _p("y3", "组织职工大讲堂等活动覆盖职工20万余人次。", "延安市工会工作五年回眸", "延安市", "2023")
     assert EX.answer("延安开展了多少场职工大讲堂？", [p3]).refused
+
+
+def test_paraphrased_figure_from_the_top_passage_is_answered():
+    """Nothing of "要回…被拖欠的工资" is in "追回欠薪125万余元", but the counter fits and the
+    passage is the best-ranked one for the place and year: answer, do not refuse."""
+    p = _p(
+        "tr25w",
+        "权益维护坚实有力。开展劳动法律监督检查，累计为职工追回欠薪125万余元，化解劳动争议案件46件。",
+        "铜仁市总工会2025年工作综述",
+        "铜仁市",
+        "2025",
+    )
+    ans = EX.answer("2025年铜仁市工会帮职工要回了多少被拖欠的工资？", [p])
+    assert not ans.refused and "125万余元" in ans.text
+    _check_markers(ans)
+
+
+def test_figure_headed_by_another_noun_is_not_taken_for_the_asked_one():
+    p = _p(
+        "dq",
+        "服务阵地不断拓展。共建设户外劳动者服务站点个，母婴爱心屋24个，职工书屋56家。",
+        "大庆市工会工作综述",
+        "大庆市",
+    )
+    ans = EX.answer("大庆市总工会建设了多少个职工之家？", [p])
+    assert ans.refused or "24个" not in ans.text

@@ -1297,7 +1297,7 @@ class FigureFit:
     state: str  # "strong" | "weak" | "none"
     window: Window
     figure: str = ""  # the best figure of the window with its phrase, as written ("覆盖职工1000万人次")
-    why: str = ""  # "measure" (counter does not fit) | "thing" (the asked thing is elsewhere) | "no_figure" | "plan" (a target, not a result)
+    why: str = ""  # "measure" (counter does not fit) | "thing" (the asked thing is elsewhere) | "apart" (named, not at the figure) | "absent" (not named at all) | "no_figure" | "plan" (a target, not a result)
 
 
 def _shares_chars(thing: str, text: str) -> bool:
@@ -1453,12 +1453,14 @@ def _figure_fit(
                 state, why = ("strong", "") if own >= FIGURE_BOUND or people else ("none", "measure")
             elif bound >= FIGURE_BOUND:
                 state, why = "strong", ""
-            elif named - bound >= FIGURE_NAMED_ELSEWHERE or _modifier_conflict(need, metric, phrase):
-                state, why = "none", "thing"
-            elif not named and not _shares_chars(asked.thing, v.folded[w.start : w.end]):
-                state, why = "none", "thing"  # nothing of the asked thing in the window, not even a character
-            elif asked.measure in ("C", "G") and _other_head(metric, phrase, _fold(clause)):
+            elif _modifier_conflict(need, metric, phrase) or (
+                asked.measure in ("C", "G") and _other_head(metric, phrase, _fold(clause))
+            ):
                 state, why = "none", "thing"  # "户外劳动者驿站" / "劳动者工会组织63个": another head noun
+            elif named - bound >= FIGURE_NAMED_ELSEWHERE:
+                state, why = "none", "apart"  # the asked thing is named in the window, not at the figure
+            elif not named and not _shares_chars(asked.thing, v.folded[w.start : w.end]):
+                state, why = "none", "absent"  # nothing of the asked thing in the window, not even a character
             else:
                 state, why = "weak", ""
             key = _RANK[state] + min(own, 0.99)  # the figure closest to the asked thing, to show
@@ -1484,6 +1486,7 @@ STRONG_ALTERNATIVE = 0.5
 STRONG_OVER_WEAK = 0.9  # share of the best's content-word match
 WEAK_ALTERNATIVE = 0.7
 NOUNS_OVER_WEAK = 0.5  # share of the asked thing's words a strong alternative has more than a weak best
+PARAPHRASE_MAX_RANK = 1  # a paraphrased figure is trusted only from the two best-ranked passages
 
 
 def _choose_by_figure(
@@ -1531,6 +1534,25 @@ def _choose_by_figure(
         chosen = top_fit
     if chosen is None:
         chosen = next((f for f in fits if f.state == "weak" and f.window.score >= WEAK_ALTERNATIVE * top.score), None)
+    if chosen is None:
+        # A paraphrase: none of the asked words binds the figure ("帮职工要回被拖欠的工资" /
+        # "追回欠薪125万余元"), but its counter fits and it stands in one of the two passages
+        # retrieval ranked first for the right place and year: trust retrieval over wording.
+        loose = next(
+            (
+                f
+                for f in fits
+                # only when nothing of the asked thing is in the window: named apart from the
+                # figure ("apart") or heading another noun ("thing") is evidence against it
+                if f.why == "absent"
+                and f.window.view.rank <= PARAPHRASE_MAX_RANK
+                and f.window.fit > 0
+                and f.window.score >= WEAK_ALTERNATIVE * top.score
+            ),
+            None,
+        )
+        if loose is not None:
+            chosen = FigureFit("weak", loose.window, loose.figure)
     if chosen is None:
         failed = top_fit or (fits[0] if fits else FigureFit("none", top, "", "no_figure"))
         return ranked, "none", failed
