@@ -26,6 +26,7 @@ from rag.evaluation.report import format_table, load_run
 LOWER_IS_BETTER = ("false_refusal_rate", "latency", "errors", "failed")
 _ANSWER = (
     "accuracy",
+    "cited_evidence",
     "token_f1",
     "faithfulness",
     "citation_precision",
