@@ -299,3 +299,63 @@ def test_figure_headed_by_another_noun_is_not_taken_for_the_asked_one():
     )
     ans = EX.answer("大庆市总工会建设了多少个职工之家？", [p])
     assert ans.refused or "24个" not in ans.text
+
+
+def test_a_thing_part_and_a_money_part_each_get_their_kind() -> None:
+    """Asked "…准备了什么？花了多少钱？": the 什么 part is answered by the clause naming the thing, not
+    refused for lacking a figure; the 多少钱 part by the money figure."""
+    p = _p(
+        "zt",
+        "他们引入心理关怀资源，开展多场心理辅导。在平均海拔超过3500米的西成铁路项目，该集团工会为项目职工定制了"
+        "“高原健康包”，投入20余万元专项经费购置制氧机、抗高反药品、防寒用品等必需品，守护职工“健康线”。",
+        "中铁二十五局扎实做好工会工作侧记",
+        "",
+        "2023",
+    )
+    q = "中铁二十五局工会给在高海拔地区修铁路的职工准备了什么？花了多少钱？"
+    info = parse_question(q)
+    assert [n.kind or info.kind for n in info.needs] == ["name", "number"]
+    ans = EX.answer(q, [p])
+    assert not ans.refused
+    assert "高原健康包" in ans.text and "20余万元" in ans.text
+    assert "关于" not in ans.text  # no part noted as unanswered
+    _check_markers(ans)
+
+
+def test_person_question_prefers_the_clause_that_names_the_person() -> None:
+    summary = _p(
+        "lb1",
+        "组织参加全区六堡茶职工职业技能大赛，我市选手获得评茶员项目第一名；"
+        "组织参加2023年广西“八桂系列”劳务品牌3+N专项职业技能大赛“合浦月饼师傅”劳务品牌专项赛。",
+        "来宾市总工会2023年工作总结",
+        "来宾市",
+        "2023",
+    )
+    detail = _p(
+        "lb2",
+        "在2023年广西六堡茶职工职业技能大赛上，来宾市总工会选派的胡珊珊力克群雄，夺得大赛评茶员项目第一名。",
+        "来宾市总工会工作总结",
+        "来宾市",
+        "2023",
+    )
+    q = "在2023年广西六堡茶职工职业技能大赛上，来宾市总工会选派的哪位选手获得评茶员项目第一名？"
+    for order in ([summary, detail], [detail, summary]):
+        ans = EX.answer(q, order)
+        assert not ans.refused and "胡珊珊" in ans.text
+        _check_markers(ans)
+
+
+def test_the_fitting_figure_of_a_clause_decides_not_the_first() -> None:
+    """Given "投资300余万元建成…驿站350个" for "建了多少个…地方": the money figure does not fit 个,
+    the second figure does; a vague head (地方) is no other thing the figure counts."""
+    p = _p(
+        "bh",
+        "推动综合服务平台建设，构建三级职工服务体系。投资300余万元建成工会户外劳动者服务驿站350个，"
+        "让户外劳动者渴了有水喝、累了能休息，解决他们的现实难题。",
+        "滨海新区总工会履职尽责勇担当创新实干促发展",
+        "滨海新区",
+        "2023",
+    )
+    ans = EX.answer("滨海新区总工会建了多少个让环卫工、快递员等户外干活的人喝水歇脚的地方？", [p])
+    assert not ans.refused and "350个" in ans.text
+    _check_markers(ans)

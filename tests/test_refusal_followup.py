@@ -445,3 +445,39 @@ def test_a_target_is_not_an_achieved_result() -> None:
     v = check_refusal("襄阳市工会过去五年已经建成了多少个户外职工爱心驿站？", [p])
     assert v.refuse
     assert not check_refusal("襄阳市工会计划新建多少个户外职工爱心驿站？", [p]).refuse
+
+
+def test_follow_on_part_is_answered_from_the_sentence_of_the_first() -> None:
+    """Asked "一共给多少生病的职工发了钱", which paraphrases "共为684名患病职工兑付636万元互助金", in the
+    sentence answering the first part: answer it there instead of noting it unanswered."""
+    p = _p(
+        "xcdb",
+        "三是就业创业扎实有效。累计组织就业创业服务活动165场次，发布4219家次用人单位招聘岗位信息16547个。"
+        "大病互助扩面增补。重大疾病医疗补充互助病种由原来15项扩大到21项，累计覆盖全市职工106722人，"
+        "共为684名患病职工兑付636万元互助金。",
+        "许昌市工会六次代表大会以来工作综述",
+        "许昌市",
+        "2023",
+    )
+    q = "许昌市工会的大病互助现在能保多少种病？一共给多少生病的职工发了钱？"
+    verdict = judge(analyze(q, [p]))
+    assert not verdict.refuse and not verdict.failed
+    ans = ExtractiveAnswerer().answer(q, [p])
+    assert "21项" in ans.text and "636万元" in ans.text and "684名" in ans.text
+    assert REFUSAL not in ans.text
+    _no_dangling(ans)
+    for c in ans.citations:
+        assert c.quote in c.passage.text
+
+
+def test_follow_on_part_without_a_fitting_figure_nearby_is_still_noted() -> None:
+    p = _p(
+        "xcdb2",
+        "重大疾病医疗补充互助病种由原来15项扩大到21项。开展职工文体活动，丰富职工生活。",
+        "许昌市工会六次代表大会以来工作综述",
+        "许昌市",
+        "2023",
+    )
+    q = "许昌市工会的大病互助现在能保多少种病？一共给多少生病的职工发了钱？"
+    verdict = judge(analyze(q, [p]))
+    assert not verdict.refuse and verdict.failed == (1,)

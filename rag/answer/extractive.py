@@ -298,6 +298,9 @@ class Need:
     unit: str = ""
     metric: list[str] = field(default_factory=list)  # the words naming what is counted or named
     metric_explicit: bool = False  # metric words came after 多少/几 (not all the need's words)
+    # The kind of answer this part asks, when it differs from the question's: "…准备了什么？
+    # 花了多少钱？" asks a thing (name) and then a figure (number). "" = the question's kind.
+    kind: str = ""
 
 
 @dataclass
@@ -619,6 +622,11 @@ def parse_question(question: str, known_places: Iterable[str] = (), vocab: str =
             terms = _terms(question[a:b], [m for m in named if a <= m.start < b], offset=a, vocab=vocab)
             needs.append(Need(question[a:b], "", terms, list(mentions), _question_unit(question[a:b])))
         info = QuestionInfo(question, kind, needs, mentions, False, count)
+        if len(needs) > 1:
+            for n in needs:
+                part_kind = question_kind(n.text)[0]
+                if part_kind not in ("other", kind):
+                    n.kind = part_kind
     for n in needs:
         n.metric, n.metric_explicit = _metric_terms(n)
     all_terms: dict[str, Term] = {}
@@ -891,6 +899,56 @@ def _has_person(text: str, question: str) -> bool:
     return False
 
 
+# A name written before the verb of winning: "选派的胡珊珊力克群雄", "、张三荣获…".
+_PERSON_BEFORE_VERB_RE = re.compile(
+    r"(?:^|[的、，,；;：:])([\u4e00-\u9fff]{2,3})(?=力克|获得|荣获|夺得|摘得|斩获|获评|荣膺|当选|被评为|被授予)"
+)
+# Words that are no person's name although they stand where one would.
+_NOT_PERSON_CHARS = re.compile(r"[市省区县州工会职员手队局司厂组班站部委团我他她其该本各全]")
+# A person question's answer may come from a window this share of the best's score when the
+# best names nobody ("我市选手获得评茶员项目第一名") and that window does ("胡珊珊力克群雄").
+PERSON_ALTERNATIVE = 0.6
+
+
+@functools.lru_cache(maxsize=4096)
+def _person_name(text: str, question: str) -> str:
+    """A person's name in ``text`` the question does not name, "" if none.
+
+    jieba's nr tags outside quotes (“合浦月饼师傅” names a brand), or two or three Han
+    characters just before a verb of winning ("的胡珊珊力克群雄").
+
+    >>> _person_name("来宾市总工会选派的胡珊珊力克群雄", "哪位选手获得第一名")
+    '胡珊珊'
+    >>> _person_name("我市选手获得评茶员项目第一名", "哪位选手获得第一名")
+    ''
+    """
+    masked = _QUOTED_SPAN_RE.sub(lambda m: "，" * len(m.group(0)), text)
+    for m in _PERSON_BEFORE_VERB_RE.finditer(masked):
+        name = m.group(1)
+        if name not in question and not _NOT_PERSON_CHARS.search(name):
+            return name
+    import jieba.posseg as pseg
+
+    _jieba()
+    for w, flag in pseg.lcut(masked):
+        if flag in ("nr", "nrfg", "nrt") and 2 <= len(w) <= 4 and w not in question and w not in GAZETTEER:
+            return w
+    return ""
+
+
+def _prefer_named_person(ranked: list[Window], question: str) -> list[Window]:
+    """``ranked`` with a window naming a person first when the best names nobody."""
+    if not ranked or _person_name(ranked[0].text, question):
+        return ranked
+    top = ranked[0]
+    for w in ranked[1:20]:
+        if w.score < PERSON_ALTERNATIVE * top.score:
+            break
+        if _person_name(w.text, question):
+            return [w, *(x for x in ranked if x is not w)]
+    return ranked
+
+
 def _list_items(text: str) -> int:
     """How many items ``text`` enumerates: 、-separated pieces or 一是/二是 clauses."""
     return max(text.count("、") + 1 if "、" in text else 0, len(re.findall(r"[一二三四五六七八九十]是", text)))
@@ -914,6 +972,7 @@ _MAX_WINDOW = 3
 
 def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], weights: dict[str, float]) -> NeedResult:
     """Every window of up to three clauses, scored for ``need``."""
+    kind = need.kind or info.kind
     own = need.terms
     own_names = {t.text for t in own}
     ctx = [t for t in info.context_terms if t.text not in own_names]
@@ -938,7 +997,7 @@ def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], w
             fit = _fit(need, v, near)
             if fit > 0:
                 fit_text.append(sent_text)
-            elif info.kind != "number" or has_quantity(sent_text):
+            elif kind != "number" or has_quantity(sent_text):
                 # Another place or year reports the asked thing here (with a figure when one is asked).
                 metric_other = max(metric_other, _coverage(metric, about + sent_text, weights) / w_metric)
                 other_text = about + sent_text
@@ -955,7 +1014,7 @@ def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], w
                 ct = v.folded[a:b]
                 clause_found.append({t.text: _found(t, ct) for t in (*own, *ctx)})
                 clause_metric.append({t.text: _found(t, ct, chars=False) for t in metric})
-                clause_missing.append(info.kind == "number" and _figure_missing(ct, own, weights))
+                clause_missing.append(kind == "number" and _figure_missing(ct, own, weights))
             # Words found outside the window but in the sentence, the sentence before or the title.
             back = {}
             for t in (*own, *ctx):
@@ -968,7 +1027,7 @@ def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], w
                 else:
                     back[t.text] = 0.0
             nc = len(s.clauses)
-            chain = _enum_chain(v, si) if info.kind == "list" else 0
+            chain = _enum_chain(v, si) if kind == "list" else 0
             for i in range(nc):
                 for j in range(i, min(nc, i + _MAX_WINDOW)):
                     found = {
@@ -983,16 +1042,16 @@ def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], w
                     clause_rel = [sum(weights[t.text] * clause_found[k][t.text] for t in own) for k in range(i, j + 1)]
                     top = i + max(range(len(clause_rel)), key=lambda k: clause_rel[k])
                     missing = clause_missing[top]
-                    typed = _typed(info.kind, text, info.question) and not missing
-                    items = _list_items(text) if info.kind == "list" else 0
-                    if info.kind == "list" and i == 0 and chain > items:
+                    typed = _typed(kind, text, info.question) and not missing
+                    items = _list_items(text) if kind == "list" else 0
+                    if kind == "list" and i == 0 and chain > items:
                         typed, items = True, chain  # "一是…。二是…。" opens here
-                    if info.kind == "list" and typed and info.list_count:
+                    if kind == "list" and typed and info.list_count:
                         typed = items >= min(info.list_count, 3)
-                    tf = 1.0 if typed else (0.3 if info.kind in ("number", "person") else 0.55)
-                    if typed and need.unit and info.kind == "number" and _unit_match(need.unit, text):
+                    tf = 1.0 if typed else (0.3 if kind in ("number", "person") else 0.55)
+                    if typed and need.unit and kind == "number" and _unit_match(need.unit, text):
                         tf *= 1.15
-                    if info.kind == "list" and typed:
+                    if kind == "list" and typed:
                         tf *= 1.0 + 0.05 * min(items, 6)
                     length = 1.0 - 0.08 * (j - i) - (0.1 if b - a > 160 else 0.0)
                     rank = 1.0 - 0.03 * min(v.rank, 10)
@@ -1027,8 +1086,10 @@ def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], w
     )
     ranked = fit_windows or windows  # never answer from a passage about another place or year
     fit_state, unfit = "", None
-    if info.kind == "number" and fit_windows:
+    if kind == "number" and fit_windows:
         ranked, fit_state, unfit = _choose_by_figure(need, fit_windows, metric, weights)
+    elif kind == "person" and fit_windows:
+        ranked = _prefer_named_person(ranked, info.question)
     return NeedResult(
         need,
         ranked[0] if ranked else None,
@@ -1341,6 +1402,11 @@ def _is_noun(word: str) -> bool:
     return bool(tags) and tags[-1].startswith("n") and tags[-1] != "vn"
 
 
+# Nouns that stand for any thing or place in a paraphrased question ("…喝水歇脚的地方"): no
+# evidence that a figure counts another thing when the passage names it otherwise (驿站).
+_VAGUE_HEADS = frozenset("地方 地点 场所 去处 东西 事情 事儿 好事 实事".split())
+
+
 def _other_head(metric: Sequence[Term], phrase: str, window: str) -> bool:
     """The figure counts another thing: a modifier of the asked thing is bound to it but the
     head noun (the last word: 驿站 in "户外劳动者驿站") is nowhere in its clause, not even a
@@ -1348,7 +1414,7 @@ def _other_head(metric: Sequence[Term], phrase: str, window: str) -> bool:
     if len(metric) < 2:
         return False
     head = metric[-1]
-    if head.numeric or _found(head, window) > 0 or not _is_noun(head.text):
+    if head.numeric or head.text in _VAGUE_HEADS or _found(head, window) > 0 or not _is_noun(head.text):
         return False
     return any(_found(t, phrase, chars=False) >= 1.0 for t in metric[:-1])
 
@@ -1463,7 +1529,9 @@ def _figure_fit(
                 state, why = "none", "absent"  # nothing of the asked thing in the window, not even a character
             else:
                 state, why = "weak", ""
-            key = _RANK[state] + min(own, 0.99)  # the figure closest to the asked thing, to show
+            # The figure closest to the asked thing, to show; among equals one whose counter fits
+            # ("投资300余万元建成…驿站350个" for 多少个: 350个, not the money before it).
+            key = _RANK[state] + min(own, 0.99) * 0.98 + (0.01 if fit != "hard" else 0.0)
             if key > best[0]:
                 best = (key, state, why, _show(clause, fig))
             if state == "strong":
@@ -1729,7 +1797,7 @@ def compose(
         if w is None or i in skipped:
             continue
         spans = [(w.start, w.end)]
-        if info.kind == "list":
+        if (r.need.kind or info.kind) == "list":
             if info.list_count:
                 spans = [_extend_list(w, info.list_count)]
             if _list_items(w.view.passage.text[spans[0][0] : spans[0][1]]) < max(2, info.list_count):

@@ -37,7 +37,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from rag.answer.extractive import Analysis, NeedResult, Window, _unit_match, analyze
+from rag.answer.extractive import (
+    Analysis,
+    NeedResult,
+    Window,
+    _figure_phrases,
+    _measure,
+    _unit_match,
+    analyze,
+    asked_measure,
+)
 from rag.answer.prompt import REFUSAL
 from rag.records import Answer, Passage
 
@@ -117,19 +126,23 @@ def _addressed(r: NeedResult, kind: str) -> bool:
     return kind != "number" or r.figure_fit in ("strong", "weak")
 
 
-def _continues_sibling(analysis: Analysis, i: int, failed: Sequence[int], code: str) -> bool:
-    """A follow-on part answered by the sentence that answers an earlier part.
+def _continues_sibling(analysis: Analysis, i: int, failed: Sequence[int], code: str) -> Window | None:
+    """A follow-on part answered by the sentence that answers an earlier part: the window, or None.
 
     "有多少职工参加了互助保障？赔付了多少人、多少钱？": the second part leaves its topic to the
     first, so its own words are few and paraphrased (赔付 / 理赔). When its best window is in
     the sentence answering an earlier part, after that part's window, and holds a figure
-    with the asked counter, the sentence goes on to answer it.
+    with the asked counter, the sentence goes on to answer it. Failing that, the clauses of
+    that sentence and of the sentences next to it are read for a figure of the asked
+    measure ("一共给多少生病的职工发了钱" / "共为684名患病职工兑付636万元互助金").
     """
     if code not in ("metric", "no_figure", "figure_unfit", "topic"):
-        return False
+        return None
     r = analysis.needs[i]
     if r.need.mentions and any(m.kind == "place" for m in r.unmet):
-        return False
+        return None
+    if (r.need.kind or analysis.info.kind) != "number":
+        return None
     for j, o in enumerate(analysis.needs[:i]):
         if j in failed or o.best is None:
             continue
@@ -141,8 +154,41 @@ def _continues_sibling(analysis: Analysis, i: int, failed: Sequence[int], code: 
                 and w.last > o.best.last
                 and _counter_fits(r, w)
             ):
-                return True
-    return False
+                return r.best or w  # its best window stays the answer
+        near = _nearby_figure(r, o.best, analysis.needs)
+        if near is not None:
+            return near
+    return None
+
+
+def _nearby_figure(r: NeedResult, anchor: Window, results: Sequence[NeedResult]) -> Window | None:
+    """A clause next to ``anchor`` (its sentence, then the next and the previous one) whose
+    figure has the measure ``r`` asks for, and which no other part's answer holds."""
+    v = anchor.view
+    measure = asked_measure(r.need)
+    if not r.need.unit and not measure:
+        return None
+    used = [(o.best.start, o.best.end) for o in results if o.best is not None and o.best.view is v]
+    sents = [anchor.sent, anchor.sent + 1, anchor.sent - 1]
+    for si in sents:
+        if not 0 <= si < len(v.sentences):
+            continue
+        s = v.sentences[si]
+        order = list(range(len(s.clauses)))
+        if si == anchor.sent:  # after the earlier part's window first
+            order = [k for k in order if k > anchor.last] + [k for k in order if k < anchor.first]
+        for k in order:
+            a, b = s.clauses[k]
+            if any(ua <= a and b <= ub for ua, ub in used):
+                continue
+            clause = v.passage.text[a:b]
+            if r.need.unit:
+                ok = _unit_match(r.need.unit, clause)
+            else:
+                ok = any(_measure(f.unit) == measure for f in _figure_phrases(clause))
+            if ok:
+                return Window(v, si, k, k, a, b, 0.0, anchor.fit, True, 0.0)
+    return None
 
 
 def _counter_fits(r: NeedResult, w: Window) -> bool:
@@ -187,15 +233,23 @@ def judge(analysis: Analysis) -> Verdict:
     reasons: list[str] = []
     codes: list[str] = []
     for i, r in enumerate(analysis.needs):
-        code, reason = _need_verdict(r, analysis.info.kind)
+        code, reason = _need_verdict(r, r.need.kind or analysis.info.kind)
         if code:
             failed.append(i)
             reasons.append(reason)
             codes.append(code)
     if not analysis.needs:
         return Verdict(True, "检索到的资料没有涉及所问的事项", "topic")
-    if analysis.info.kind == "number" and failed and len(failed) < len(analysis.needs):
-        keep = [k for k, i in enumerate(failed) if not _continues_sibling(analysis, i, failed, codes[k])]
+    if failed and len(failed) < len(analysis.needs):
+        keep = []
+        for k, i in enumerate(failed):
+            w = _continues_sibling(analysis, i, failed, codes[k])
+            if w is None:
+                keep.append(k)
+            else:  # answered from that window
+                r = analysis.needs[i]
+                r.best = w
+                r.ranked = [w, *(x for x in r.ranked if x is not w)]
         failed, reasons, codes = [failed[k] for k in keep], [reasons[k] for k in keep], [codes[k] for k in keep]
     refuse = len(failed) == len(analysis.needs)
     return Verdict(
