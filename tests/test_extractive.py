@@ -359,3 +359,99 @@ def test_the_fitting_figure_of_a_clause_decides_not_the_first() -> None:
     ans = EX.answer("滨海新区总工会建了多少个让环卫工、快递员等户外干活的人喝水歇脚的地方？", [p])
     assert not ans.refused and "350个" in ans.text
     _check_markers(ans)
+
+
+# --------------------------------------------------------------------------- counted lists
+
+
+def test_counted_list_question_reads_the_count() -> None:
+    from rag.answer.extractive import list_head, question_kind
+
+    assert question_kind("某市工会聚焦的“三大目标”是什么？") == ("list", 3)
+    assert list_head("某市工会聚焦的三大目标是什么？") == ("三", "目标")
+    assert question_kind("“十四五”期间累计投入了多少资金？")[0] == "number"
+
+
+def test_counted_list_prefers_the_enumeration_with_that_count_and_head() -> None:
+    plan = _p(
+        "sy",
+        "聚焦思想引领打造忠诚工会、聚焦服务大局打造有为工会、聚焦维权服务打造暖心工会、"
+        "聚焦改革创新打造活力工会、聚焦从严治党打造清廉工会，团结动员全市职工建功立业。"
+        "聚焦政治清明、机关清廉、干部清正三大目标，全力打造清廉工会。",
+        "某市工会未来五年工作展望",
+        "十堰市",
+    )
+    ans = ExtractiveAnswerer().answer("十堰市工会打造清廉工会聚焦的三大目标是什么？", [plan])
+    assert not ans.refused
+    for item in ("政治清明", "机关清廉", "干部清正"):
+        assert item in ans.text
+    assert "忠诚工会" not in ans.text
+    _check_markers(ans)
+
+
+def test_list_topic_sentence_is_followed_by_its_parallel_items() -> None:
+    first = Passage(
+        id="ak1",
+        text="市总工会着力完善职工思政工作体系。另一方面，市总工会巧妙地将安康丰富的传统文化、珍贵的非遗资源融入思政教育。",
+        source="ak.txt",
+        title="安康市总工会工作展望",
+        heading_path=(),
+        score=1.0,
+        doc_id="ak",
+        start=0,
+        end=60,
+        meta={"place": "安康市"},
+    )
+    second = Passage(
+        id="ak2",
+        text="无论是汉调二黄的悠扬旋律，还是紫阳民歌的质朴风情，或是龙舟竞渡的拼搏精神，都将成为滋养职工精神世界的独特养分。",
+        source="ak.txt",
+        title="安康市总工会工作展望",
+        heading_path=(),
+        score=0.9,
+        doc_id="ak",
+        start=60,
+        end=120,
+        meta={"place": "安康市"},
+    )
+    ans = ExtractiveAnswerer().answer("安康市总工会计划把哪些本地传统文化和非遗资源融入职工思政教育？", [first, second])
+    assert not ans.refused
+    for item in ("汉调二黄", "紫阳民歌", "龙舟竞渡"):
+        assert item in ans.text
+    _check_markers(ans)
+
+
+# --------------------------------------------------------------------------- single years
+
+
+def test_single_year_is_not_read_from_a_five_year_review() -> None:
+    from rag.answer.refusal import judge
+
+    review = _p(
+        "pl",
+        "五年来，市总工会持续减轻小微企业负担，为全市484家小微企业返还工会经费346.67万元。",
+        "平凉市工会五年工作综述",
+        "平凉市",
+        "2023",
+    )
+    q = "平凉市总工会2021年为小微企业返还了多少工会经费？"
+    assert judge(analyze(q, [review], ["平凉市"])).refuse
+    ans = ExtractiveAnswerer(known_places=["平凉市"]).answer("平凉市总工会为小微企业返还了多少工会经费？", [review])
+    assert "346.67万元" in ans.text
+
+
+def test_since_year_and_year_in_the_sentence_still_answer() -> None:
+    from rag.answer.refusal import judge
+
+    review = _p(
+        "hn",
+        "五年来，全省工会深入开展劳动竞赛。2021年以来，共组织309个省级重点建设项目开展专项竞赛。"
+        "2022年，全省返还小微企业工会经费1.2亿元。",
+        "湖南省工会五年工作综述",
+        "湖南省",
+        "2023",
+    )
+    since = analyze("2021年以来湖南组织了多少个省级重点建设项目开展专项竞赛？", [review], ["湖南省"])
+    assert not judge(since).refuse
+    ans = ExtractiveAnswerer(known_places=["湖南省"]).answer("湖南省2022年返还了多少小微企业工会经费？", [review])
+    assert not ans.refused and "1.2亿元" in ans.text

@@ -481,3 +481,27 @@ def test_follow_on_part_without_a_fitting_figure_nearby_is_still_noted() -> None
     q = "许昌市工会的大病互助现在能保多少种病？一共给多少生病的职工发了钱？"
     verdict = judge(analyze(q, [p]))
     assert not verdict.refuse and verdict.failed == (1,)
+
+
+def test_quoted_programme_needs_a_figure_in_its_own_sentence() -> None:
+    review = _p(
+        "akw",
+        "五年来，市总工会持续开展“冬送温暖”“夏送清凉”等活动，惠及广大职工。"
+        "五年间累计筹集资金超过1700万元，帮扶困难职工1.2万人次。",
+        "安康市总工会“十四五”期间工作综述",
+        "安康市",
+    )
+    q = "“十四五”期间安康市总工会“冬送温暖”累计投入了多少资金？"
+    verdict = check_refusal(q, [review], ["安康市"])
+    assert verdict.refuse and verdict.code == "name" and "冬送温暖" in verdict.reason
+    ans = ExtractiveAnswerer(known_places=["安康市"]).answer(q, [review])
+    assert ans.refused and "1700万元" not in ans.text
+    named = _p(
+        "akn",
+        "市总工会开展“冬送温暖”活动，累计投入资金860万元。五年间累计筹集资金超过1700万元。",
+        "安康市总工会“十四五”期间工作综述",
+        "安康市",
+    )
+    ans = ExtractiveAnswerer(known_places=["安康市"]).answer(q, [named])
+    assert not ans.refused and "860万元" in ans.text and "1700万元" not in ans.text
+    _no_dangling(ans)

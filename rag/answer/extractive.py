@@ -275,6 +275,8 @@ class Mention:
     start: int
     end: int
     forms: tuple[str, ...]  # place: stem and full name; year: the years covered
+    # year: one year asked on its own ("2021年为…"), not a start ("2021年以来") or a span
+    single: bool = False
 
 
 @dataclass(frozen=True)
@@ -319,6 +321,28 @@ class QuestionInfo:
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 
+# "三大目标是什么", "“四个一”分别指什么": a counted set of things whose items are asked.
+_COUNTED_RE = re.compile(
+    r"(?<![一二两三四五六七八九十百千\d])([二两三四五六七八九十])(?:大|种|类|项|个|条|点|方面)"
+    r"([\u4e00-\u9fff]{1,6}?)[”」』]?(?:分别|具体)?(?:是什么|是指什么|指什么|指的是|包括什么|是哪)"
+)
+
+
+def list_head(question: str) -> tuple[str, str]:
+    """The count and head noun of a counted list question: "三大目标是什么" -> ("三", "目标"), else ("", "").
+
+    >>> list_head("聚焦的“三大目标”是什么？"), list_head("打造哪五种“工会”？")
+    (('三', '目标'), ('五', '工会'))
+    """
+    m = _COUNTED_RE.search(question)
+    if m:
+        return m.group(1), m.group(2)
+    m = re.search(r"哪([二两三四五六七八九十])(?:大|种|类|项|个|条|点|方面)?[“「『]?([\u4e00-\u9fff]{1,4})", question)
+    if m:
+        return m.group(1), m.group(2)
+    return "", ""
+
+
 def question_kind(question: str) -> tuple[str, int]:
     """The kind of answer ``question`` wants, and the number of list items when it says.
 
@@ -331,6 +355,9 @@ def question_kind(question: str) -> tuple[str, int]:
         return "list", _CN_DIGITS[m.group(1)]
     if re.search(r"哪些|哪几|包括什么|包含什么|有什么举措|有哪|都有什么|指的是什么|是哪几", q):
         return "list", 0
+    counted = _COUNTED_RE.search(q)
+    if counted:
+        return "list", _CN_DIGITS[counted.group(1)]
     if re.search(r"谁|哪位|哪名|哪个人|什么人|姓名|叫什么名字", q):
         return "person", 0
     if re.search(
@@ -453,8 +480,13 @@ def find_years(question: str) -> list[Mention]:
         y1 = int(m.group(1))
         y2 = int(m.group(2)) if m.group(2) else y1
         forms = tuple(str(y) for y in range(y1, y2 + 1)) if 0 <= y2 - y1 <= 10 else (str(y1),)
-        out.append(Mention("year", question[m.start() : m.end()], m.start(), m.end(), forms))
+        single = len(forms) == 1 and not _SINCE_RE.match(question[m.end() :])
+        out.append(Mention("year", question[m.start() : m.end()], m.start(), m.end(), forms, single))
     return out
+
+
+# "2021年以来" (a start), "2022年高温限电期间" (the date of an event the passage names): not one year's figure.
+_SINCE_RE = re.compile(r"\s*(?:以来|至今|起|来|后|之后|以后|前|之前|以前|[^，,。？?]{0,8}?(?:期间|之际|时期))")
 
 
 def _glue(words: list[str], vocab: str) -> list[str]:
@@ -753,6 +785,8 @@ class NeedResult:
     # window meeting the constraints has such a figure), "" (not a number question).
     figure_fit: str = ""
     unfit: FigureFit | None = None  # for "none": the closest figure, and why it does not fit
+    # 多少: quoted names the passages have, but in no sentence with a figure
+    quoted_unfigured: list[Term] = field(default_factory=list)
 
 
 @dataclass
@@ -810,6 +844,8 @@ def _year_fit(m: Mention, v: _PassageView, near: str) -> float:
     title_years = set(_ANY_YEAR_RE.findall(_fold(p.title)))
     if any(f in near for f in m.forms):
         return 1.0
+    if m.single:
+        return _single_year_fit(m.forms[0], v, meta_year, title_years)
     if any(f in years or f in title_years for f in m.forms):
         return 1.0
     if any(f in v.folded for f in m.forms):
@@ -819,6 +855,26 @@ def _year_fit(m: Mention, v: _PassageView, near: str) -> float:
     if years and all(int(f) > max(int(y) for y in years) for f in m.forms):
         return 0.0  # a document of 2023 cannot report on 2025
     return 0.5  # nothing says which years the passage covers (a multi-year review)
+
+
+# A passage reviewing several years ("五年来", "十四五"): no single year's figure without that year.
+_REVIEW_RE = re.compile(r"五年|十四五|十三五|以来|过去|历届|这些年|近年")
+
+
+def _single_year_fit(year: str, v: _PassageView, meta_year: str, title_years: set[str]) -> float:
+    """Fit of a passage to one asked year not in the sentence or the one before: 1 when the
+    document is that year's report or the heading names it, 0.5 when nothing tells, else 0."""
+    meta_years = set(_ANY_YEAR_RE.findall(meta_year))
+    review = bool(_REVIEW_RE.search(_fold(v.passage.title)))
+    if not review and (meta_years == {year} or (title_years == {year} and not meta_years - {year})):
+        return 1.0  # that year's own report: its 今年/全年 figures are that year's
+    if any(year in _fold(h) for h in v.passage.heading_path):
+        return 1.0
+    if meta_years or title_years or year in v.folded:
+        return 0.0  # another year's report, a review of several years, or the year named elsewhere
+    if _REVIEW_RE.search(v.about) or _REVIEW_RE.search(v.folded):
+        return 0.0
+    return 0.5
 
 
 def _fit(need: Need, v: _PassageView, near: str) -> float:
@@ -954,6 +1010,27 @@ def _list_items(text: str) -> int:
     return max(text.count("、") + 1 if "、" in text else 0, len(re.findall(r"[一二三四五六七八九十]是", text)))
 
 
+def _head_pattern(question: str) -> re.Pattern[str] | None:
+    """The counted head noun of a list question as found in a passage: "三大目标" for "三大目标是什么"."""
+    count, head = list_head(question)
+    if not count:
+        return None
+    return re.compile(re.escape(count) + r"(?:大|种|类|项|个|条|点|方面)?[“「『]?" + re.escape(head))
+
+
+def _list_bonus(text: str, items: int, count: int, head_re: re.Pattern[str] | None) -> float:
+    """Score factor of a list window: more items help up to the asked count; the asked count
+    and the counted head noun next to the items ("…干部清正三大目标") help more."""
+    if not count:
+        return 1.0 + 0.05 * min(items, 6)
+    f = 1.0 + 0.05 * min(items, count)
+    if items == count:
+        f *= 1.15
+    if head_re is not None and head_re.search(text):
+        f *= 1.2
+    return f
+
+
 def _figure_missing(clause: str, terms: Sequence[Term], weights: dict[str, float]) -> bool:
     """A list of figures ("A 12个、B 34个") whose item that best matches the question has no figure."""
     segs = [s for s in re.split(r"、", clause) if s.strip()]
@@ -987,6 +1064,7 @@ def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], w
     mcov_fit = mcov_typed = mcov_missing = 0.0
     quoted = [t for t in own if t.quoted]
     quoted_found = {t.text: 0.0 for t in quoted}
+    head_re = _head_pattern(info.question) if kind == "list" else None
     for v in views:
         about = v.about
         fit_text: list[str] = [about]
@@ -1052,7 +1130,7 @@ def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], w
                     if typed and need.unit and kind == "number" and _unit_match(need.unit, text):
                         tf *= 1.15
                     if kind == "list" and typed:
-                        tf *= 1.0 + 0.05 * min(items, 6)
+                        tf *= _list_bonus(text, items, info.list_count, head_re)
                     length = 1.0 - 0.08 * (j - i) - (0.1 if b - a > 160 else 0.0)
                     rank = 1.0 - 0.03 * min(v.rank, 10)
                     score = (rel + 0.15 * rel_ctx) * tf * (0.15 + 0.85 * fit) * length * rank
@@ -1086,7 +1164,18 @@ def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], w
     )
     ranked = fit_windows or windows  # never answer from a passage about another place or year
     fit_state, unfit = "", None
+    unnamed: list[Term] = []
     if kind == "number" and fit_windows:
+        # A figure answers for a quoted programme only when its sentence (or heading) names it:
+        # "“冬送温暖”投入了多少" is not answered by the overall "累计筹集资金1700万元".
+        names = [t for t in quoted if quoted_found[t.text] >= 0.35 and not _PERIOD_RE.match(t.text)]
+        if names:
+            named = [w for w in fit_windows if all(_names(w, t) for t in names)]
+            if not any(w.typed for w in named):
+                unnamed = names
+            else:
+                fit_windows = named
+    if kind == "number" and fit_windows and not unnamed:
         ranked, fit_state, unfit = _choose_by_figure(need, fit_windows, metric, weights)
     elif kind == "person" and fit_windows:
         ranked = _prefer_named_person(ranked, info.question)
@@ -1107,7 +1196,18 @@ def _score_need(info: QuestionInfo, need: Need, views: Sequence[_PassageView], w
         [t for t in quoted if quoted_found[t.text] < 0.35],
         fit_state,
         unfit,
+        unnamed,
     )
+
+
+# Quoted periods ("十四五") are eras, not programme names a figure's sentence must repeat.
+_PERIOD_RE = re.compile(r"^[一二三四五六七八九十]+五$")
+
+
+def _names(w: Window, t: Term) -> bool:
+    """Whether the window's sentence, or its passage's heading, names ``t`` as written."""
+    s = w.view.sentences[w.sent]
+    return t.text in w.view.folded[s.start : s.end] or t.text in w.view.about
 
 
 def _coverage(terms: Sequence[Term], text: str, weights: dict[str, float]) -> float:
@@ -1760,6 +1860,57 @@ def _enumeration(w: Window, need_count: int) -> list[tuple[int, int]]:
     return spans if len(spans) > 1 else []
 
 
+# Parallel items in one sentence: "无论是A，还是B，或是C", "既有A，也有B".
+_PARALLEL_RE = re.compile(
+    r"(?:无论是|不论是|既有|既是|包括|比如|例如|如)[^。！？]{2,40}?[，,](?:还是|也有|又有|以及|或是|还有)"
+)
+
+
+def _parallel_items(text: str) -> int:
+    """How many items ``text`` enumerates, counting parallel 是…还是…或是 clauses too."""
+    n = _list_items(text)
+    if _PARALLEL_RE.search(text):
+        n = max(n, 1 + len(re.findall(r"[，,](?:还是|或是|也有|又有|以及|还有)", text)))
+    return n
+
+
+def _echoes(text: str, question: str) -> float:
+    """Share of ``text``'s uncommon Han characters that the question has: a sentence naming the topic."""
+    keys = [c for c in text if _is_cjk(c) and c not in _COMMON_CHARS]
+    return sum(1 for c in keys if c in question) / len(keys) if keys else 0.0
+
+
+def _following_items(
+    w: Window, spans: list[tuple[int, int]], info: QuestionInfo, passages: Sequence[Passage]
+) -> tuple[Passage, tuple[int, int]] | None:
+    """The next sentence when the list answer only names the topic ("将传统文化、非遗资源融入…")
+    and that sentence enumerates the items ("无论是汉调二黄…，还是紫阳民歌…，或是龙舟竞渡…").
+
+    The next sentence may open the next chunk of the same document, when it was retrieved.
+    """
+    v = w.view
+    text = v.passage.text[spans[0][0] : spans[-1][1]]
+    want = max(3, info.list_count)
+    if len(spans) > 1 or _list_items(text) >= want or _echoes(text, info.question) < 0.5:
+        return None
+    p = v.passage
+    if w.sent + 1 < len(v.sentences):
+        nxt: tuple[Passage, tuple[int, int]] = (p, (v.sentences[w.sent + 1].start, v.sentences[w.sent + 1].end))
+    elif v.passage.text[w.end :].strip() == "" and p.doc_id:
+        after = [q for q in passages if q.doc_id == p.doc_id and q.id != p.id and 0 <= q.start - p.end <= 4]
+        first = sentence_spans(after[0].text)[:1] if after else []
+        if not first:
+            return None
+        nxt = (after[0], first[0])
+    else:
+        return None
+    body = nxt[0].text[nxt[1][0] : nxt[1][1]]
+    n = _parallel_items(body)
+    if n < want or (info.list_count and n != info.list_count) or _echoes(body, info.question) >= 0.5:
+        return None
+    return nxt
+
+
 @dataclass
 class _Piece:
     passage: Passage
@@ -1797,11 +1948,13 @@ def compose(
         if w is None or i in skipped:
             continue
         spans = [(w.start, w.end)]
+        follow = None
         if (r.need.kind or info.kind) == "list":
             if info.list_count:
                 spans = [_extend_list(w, info.list_count)]
             if _list_items(w.view.passage.text[spans[0][0] : spans[0][1]]) < max(2, info.list_count):
                 spans = _enumeration(w, info.list_count) or spans
+            follow = _following_items(w, spans, info, analysis.passages)
         a, b = spans[0][0], spans[-1][1]
         label = r.need.label if info.comparison else ""
         merged = False
@@ -1822,6 +1975,13 @@ def compose(
                 break
         if not merged:
             pieces.append(_Piece(w.passage, spans, label))
+        if follow is not None:
+            fp, fspan = follow
+            if fp.id == w.passage.id:
+                host = next(pc for pc in pieces if pc.passage.id == fp.id)
+                host.spans = [*host.spans, fspan]
+            else:
+                pieces.append(_Piece(fp, [fspan], label))
     if not pieces:
         return Answer(question, REFUSAL + "。", (), True, analysis.passages, latency_ms=latency_ms)
     numbers: dict[str, int] = {}

@@ -102,6 +102,9 @@ def _need_verdict(r: NeedResult, kind: str) -> tuple[str, str]:
         where = "、".join(m.text for m in r.need.mentions) or "所问对象"
         return "metric", f"资料中有其他地区或年份的相关内容，但没有{where}的"
     if kind == "number":
+        if r.quoted_unfigured:
+            name = r.quoted_unfigured[0].text
+            return "name", f"资料提到了“{name}”，但提到它的句子没有给出所问的数字"
         if r.figure_missing:
             return "figure_missing", "资料提到了所问的事项，但没有给出具体数字"
         if r.best_rel_fit >= MIN_METRIC and r.best_rel_typed_fit < FIGURE_RATIO * r.best_rel_fit:
