@@ -455,3 +455,79 @@ def test_since_year_and_year_in_the_sentence_still_answer() -> None:
     assert not judge(since).refuse
     ans = ExtractiveAnswerer(known_places=["湖南省"]).answer("湖南省2022年返还了多少小微企业工会经费？", [review])
     assert not ans.refused and "1.2亿元" in ans.text
+
+
+def test_two_nouns_under_one_figure_question_quote_both_clauses() -> None:
+    """One 多少 over "A和B": the quote runs on to the clause with B's figure."""
+    p = _p(
+        "bf",
+        "加强干部人才队伍建设，集团公司考取一建的15人，考取二建的120人。开展读书活动。",
+        "北方建设集团工会工作总结",
+        "北方集团",
+        "2023",
+    )
+    ans = EX.answer("北方建设集团有多少人考取了一建和二建？", [p])
+    assert not ans.refused and "15人" in ans.text and "120人" in ans.text
+    _check_markers(ans)
+    q = _p(
+        "ls", "阵地建设迈出新步伐。全市建立工会组织3200家,发展会员41万余人。", "乐山市总工会工作综述", "乐山市", "2024"
+    )
+    ans = EX.answer("乐山市有多少工会组织和工会会员？", [q])
+    assert not ans.refused and "3200家" in ans.text and "41万余人" in ans.text
+    _check_markers(ans)
+    # a single asked noun keeps the window as it is
+    ans = EX.answer("乐山市建立了多少家工会组织？", [q])
+    assert "3200家" in ans.text and "41万余人" not in ans.text
+
+
+def test_general_counter_with_a_person_noun_counts_people() -> None:
+    """个 is a general counter: "多少个孩子" is answered by a figure in 人/名."""
+    need = parse_question("爱心托管班惠及了多少个孩子？").needs[0]
+    assert asked_measure(need) == "P"
+    assert asked_measure(parse_question("建了多少个职工之家？").needs[0]) != "P"
+    p = _p(
+        "ls2",
+        "关爱职工子女。从寒暑假“爱心托管班”惠及职工子女190人，发放助学金30万元。",
+        "乐山市总工会2025年工作综述",
+        "乐山市",
+        "2025",
+    )
+    ans = EX.answer("2025年乐山市工会假期帮职工照看孩子的班惠及了多少个孩子？", [p])
+    assert not ans.refused and "190人" in ans.text
+    _check_markers(ans)
+
+
+def test_figure_with_the_asked_counter_stands_against_paraphrased_modifiers() -> None:
+    """ "多少种高原上特有的病…互助看病保障" / "9种高原性特殊疾病纳入职工互助医疗保障范畴":
+    the same counter (种) and an echoing clause, the modifiers only paraphrased."""
+    p = _p(
+        "qh",
+        "推动政策赋能扩面提标。集体福利标准人均提高500元，9种高原性特殊疾病纳入职工互助医疗保障范畴，扩大疗休养覆盖面。",
+        "青海省工会五年工作综述",
+        "青海省",
+        "2023",
+    )
+    ans = EX.answer("青海工会把多少种高原上特有的病纳入了职工互助看病保障？", [p])
+    assert not ans.refused and "9种" in ans.text
+    _check_markers(ans)
+
+
+def test_figure_sharing_nothing_with_the_asked_thing_is_refused() -> None:
+    """ "参保人数" is not named by "拟用工人数9482人" (人数 only names an amount), and
+    "解困脱困专项资金" says nothing of 追回欠薪, even in the top passage: refuse."""
+    p = _p(
+        "sh",
+        "搭建就业平台。全市参加招聘会的企业共172家，提供招聘岗位2174个，拟用工人数9482人。",
+        "绥化市总工会工作综述",
+        "绥化市",
+        "2023",
+    )
+    assert EX.answer("绥化市总工会2023年职工互助保障的参保人数是多少？", [p]).refused
+    q = _p(
+        "jx",
+        "五年来，各级工会组织共投入解困脱困专项资金5.53亿余元，累计帮助13.74万户在档困难职工家庭脱困。",
+        "江西省工会五年工作综述",
+        "江西省",
+        "2023",
+    )
+    assert EX.answer("江西省工会五年来帮助职工追回了多少欠薪？", [q]).refused

@@ -1299,6 +1299,36 @@ def _asked_tail(need: Need) -> str:
 _MEASURE_NOUNS = re.compile(r"资金|金额|经费|费用|钱|款项|人数|数量|总数|总量|规模|面积|比例|比率|占比")
 
 
+# Nouns for people a question may count with the general counter 个 ("多少个孩子").
+_PERSON_NOUN_RE = re.compile(
+    r"孩子|小孩|子女|儿童|学生|职工|工人|会员|劳模|人员|农民工|干部|志愿者|人才|工匠|骑手|司机|劳动者|员工|家庭成员|人"
+)
+
+
+def _counts_people(tail: str) -> bool:
+    """Whether the thing counted is a person noun, alone or after a modifier with 的 ("职工家的小孩"),
+    not the modifier of another noun ("职工之家", "人才驿站").
+
+    >>> _counts_people("孩子"), _counts_people("职工家的小孩送了礼物"), _counts_people("职工之家")
+    (True, True, False)
+    """
+    import jieba.posseg as pseg
+
+    _jieba()
+    starts = [0] + [m.end() for m in re.finditer("的", tail[:12])]
+    for s in starts:
+        m = _PERSON_NOUN_RE.match(tail, s)
+        if not m:
+            continue
+        rest = tail[m.end() :]
+        if not rest:
+            return True
+        first = next(iter(pseg.lcut(rest)), None)
+        if first is not None and not first.flag.startswith(("n", "q")) and first.word[:1] not in "之家站":
+            return True
+    return False
+
+
 def asked_measure(need: Need) -> str:
     """The measure a need asks for: its counter ("多少名" -> P), else what its head noun implies
     ("多少帮扶资金" -> M, "多少农民工" -> P), else "" (any).
@@ -1308,9 +1338,11 @@ def asked_measure(need: Need) -> str:
     >>> asked_measure(parse_question("甘肃工会为困难职工发放了多少帮扶资金？").needs[0])
     'M'
     """
+    tail = _asked_tail(need)
+    if need.unit == "个" and _counts_people(tail):
+        return "P"  # 个 is a general counter: "多少个孩子" counts people ("惠及职工子女280人")
     if need.unit:
         return _measure(need.unit)
-    tail = _asked_tail(need)
     if re.search(r"面积$", tail):
         return "A"
     if _IMPLIED_MONEY.search(tail):
@@ -1449,6 +1481,36 @@ def _bound(metric: Sequence[Term], text: str, weights: dict[str, float]) -> floa
         return 1.0
     got = sum(weights[t.text] * max(_found(t, text, chars=False), _abbrev_found(t, text)) for t in metric)
     return got / total
+
+
+def _bound_any(metric: Sequence[Term], text: str) -> float:
+    """Whether any of ``metric`` is in ``text`` (whole, in parts or abbreviated), as 0/1."""
+    return float(any(max(_found(t, text, chars=False), _abbrev_found(t, text)) > 0 for t in metric))
+
+
+def _relates(need: Need, text: str, least: int = 1) -> bool:
+    """Whether ``text`` has ``least`` telling characters of the need's own words, amount nouns and
+    generic words left out: "追回欠薪125万余元" relates to "帮职工要回了多少被拖欠的工资"
+    (回, 欠); "拟用工人数9482人" does not to "职工互助保障的参保人数" (人数 only names an amount).
+    """
+    own = _fold(need.text)
+    for m in need.mentions:
+        own = own.replace(_fold(m.text), "", 1)
+    own = _MEASURE_NOUNS.sub("", _ANY_YEAR_RE.sub("", own))
+    for g in sorted(_GENERIC, key=len, reverse=True):  # 总工会 before 工会
+        own = own.replace(g, "")
+    keys = {c for c in own if _is_cjk(c) and c not in _COMMON_CHARS and c not in _NOT_TELLING}
+    return sum(1 for c in keys if c in text) >= min(least, len(keys)) > 0
+
+
+# Characters of question and time words, never telling.
+_NOT_TELLING = frozenset("来去是么哪谁几怎样吗呢啊还都共")
+# Telling characters of the question a paraphrased figure's words must carry when nothing of
+# the asked thing is in its window (生病 / 患病; 要回…拖欠 / 追回欠薪).
+PARAPHRASE_MIN_CHARS = 1
+# Share of the asked thing's telling characters a clause must echo for a figure with the asked
+# counter itself ("多少种…病" / "13种…疾病") to stand against a modifier conflict.
+SAME_COUNTER_ECHO = 0.5
 
 
 @dataclass(frozen=True)
@@ -1590,6 +1652,10 @@ def _figure_fit(
     v = w.view
     sent = v.sentences[w.sent]
     named = _bound(metric, v.folded[w.start : w.end], weights)
+    # Words that only name an amount (人数, 资金) say nothing of what is counted: "参保人数"
+    # asked is not named by "拟用工人数9482人".
+    thing_terms = [t for t in metric if t.numeric or _MEASURE_NOUNS.sub("", t.text)]
+    named_thing = named if len(thing_terms) in (0, len(metric)) else _bound_any(thing_terms, v.folded[w.start : w.end])
     best: tuple[float, str, str, str] = (-1.0, "none", "no_figure", "")
     joint: list[str] = []
     for k in range(w.first, w.last + 1):
@@ -1622,10 +1688,21 @@ def _figure_fit(
             elif _modifier_conflict(need, metric, phrase) or (
                 asked.measure in ("C", "G") and _other_head(metric, phrase, _fold(clause))
             ):
-                state, why = "none", "thing"  # "户外劳动者驿站" / "劳动者工会组织63个": another head noun
+                # "户外劳动者驿站" / "劳动者工会组织63个": another head noun -- unless the figure has
+                # the asked counter itself and its clause echoes the asked thing, its modifiers
+                # paraphrased ("多少种高原上特有的病" / "13种高原性特殊疾病").
+                same = bool(need.unit) and need.unit not in ("个", "") and fig.unit == need.unit
+                if same and _echoes(asked.thing, _fold(clause)) >= SAME_COUNTER_ECHO:
+                    state, why = "weak", ""
+                else:
+                    state, why = "none", "thing"
             elif named - bound >= FIGURE_NAMED_ELSEWHERE:
                 state, why = "none", "apart"  # the asked thing is named in the window, not at the figure
-            elif not named and not _shares_chars(asked.thing, v.folded[w.start : w.end]):
+            elif not named_thing and (
+                not _shares_chars(asked.thing, v.folded[w.start : w.end])
+                # only characters shared: the figure's own words must carry some of the question's
+                or (thing_terms and len(thing_terms) < len(metric) and not _relates(need, phrase))
+            ):
                 state, why = "none", "absent"  # nothing of the asked thing in the window, not even a character
             else:
                 state, why = "weak", ""
@@ -1714,6 +1791,8 @@ def _choose_by_figure(
                 # figure ("apart") or heading another noun ("thing") is evidence against it
                 if f.why == "absent"
                 and f.window.view.rank <= PARAPHRASE_MAX_RANK
+                # the figure's own words carry a verb or noun of the question (追回欠薪 / 要回…拖欠)
+                and _relates(need, _fold(f.figure), PARAPHRASE_MIN_CHARS)
                 and f.window.fit > 0
                 and f.window.score >= WEAK_ALTERNATIVE * top.score
             ),
@@ -1911,6 +1990,57 @@ def _following_items(
     return nxt
 
 
+_COORD_RE = re.compile(r"以及|和|、|及|与")
+# Clauses after the window searched for the figure of a second coordinated noun.
+_COORD_REACH = 2
+
+
+def _coordinated(text: str) -> list[str]:
+    """The nouns one 多少/几 asks together: "多少工会组织和工会会员" -> [工会组织, 工会会员].
+
+    >>> _coordinated("有多少人考取了一建和二建？")
+    ['考取了一建', '二建']
+    """
+    if len(_ASKED_RE.findall(text)) != 1:
+        return []
+    m = _METRIC_RE.search(_fold(text))
+    tail = re.split(r"[，,；;？?。]", m.group(1))[0] if m else ""
+    items = [x.strip("的 ") for x in _COORD_RE.split(tail)]
+    return items if len(items) >= 2 and all(items) else []
+
+
+def _extend_coordinated(w: Window, need: Need, question: str) -> tuple[int, int]:
+    """The quote for a number need: the window, or further through the next (else the previous)
+    clauses of its sentence while each gives a figure for a coordinated noun the window lacks
+    ("集团公司考取一建的63人，考取二建的282人"; "建立工会组织6749家,发展会员62万余人")."""
+    # one side of a comparison ("铜仁市（…）和遵义市（…）分别有多少…") asks what the question asks
+    items = _coordinated(need.text if _ASKED_RE.search(need.text) else question)
+    if not items:
+        return w.start, w.end
+    v = w.view
+    sent = v.sentences[w.sent]
+    start, end, first, last = w.start, w.end, w.first, w.last
+    jb = _jieba()
+    for item in items:
+        if item in v.folded[start:end]:
+            continue
+        words = [*jb.lcut(item), *jb.cut_for_search(item)]  # 工会会员 -> 会员 too
+        keys = [x for x in words if len(x) >= 2 and x not in _GENERIC and x not in QUESTION_WORDS] or [item]
+        if any(x in v.folded[start:end] for x in keys):
+            continue
+        after = range(last + 1, min(last + 1 + _COORD_REACH, len(sent.clauses)))
+        before = range(first - 1, max(first - 1 - _COORD_REACH, -1), -1)
+        for k in (*after, *before):
+            a, b = sent.clauses[k]
+            if _figure_matches(v.folded[a:b]) and any(x in v.folded[a:b] for x in keys):
+                if k > last:
+                    end, last = b, k
+                else:
+                    start, first = a, k
+                break
+    return start, end
+
+
 @dataclass
 class _Piece:
     passage: Passage
@@ -1955,6 +2085,8 @@ def compose(
             if _list_items(w.view.passage.text[spans[0][0] : spans[0][1]]) < max(2, info.list_count):
                 spans = _enumeration(w, info.list_count) or spans
             follow = _following_items(w, spans, info, analysis.passages)
+        elif (r.need.kind or info.kind) == "number":
+            spans = [_extend_coordinated(w, r.need, info.question)]
         a, b = spans[0][0], spans[-1][1]
         label = r.need.label if info.comparison else ""
         merged = False
