@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+try:
+    from tests.llm_server import ScriptedLLMServer
+except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
+    from llm_server import ScriptedLLMServer  # type: ignore[no-redef]
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -45,3 +51,15 @@ def full_index(tmp_path_factory, seed_files) -> Path:
     folder = tmp_path_factory.mktemp("idx_full")
     build_index([SEEDS], folder, Settings())
     return folder
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLMServer]:
+    """A local OpenAI-compatible HTTP server whose replies the test scripts."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # a proxy in the environment must not catch it
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    srv = ScriptedLLMServer().start()
+    try:
+        yield srv
+    finally:
+        srv.stop()

@@ -4,26 +4,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from rag import Assistant
 from rag.settings import Settings
-
-try:
-    from tests.llm_server import ScriptedLLMServer
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    from llm_server import ScriptedLLMServer  # type: ignore[no-redef]
-
-
-@pytest.fixture
-def server(monkeypatch):
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    srv = ScriptedLLMServer().start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 def _reply(messages):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 # LangChain and the OpenAI SDK take about two seconds to import; pay that once at
@@ -40,17 +39,6 @@ P2 = _p("p2", "组织劳动技能竞赛覆盖职工2.4万人次。大国工匠�
 P3 = _p("p3", "全年新建职工之家120个，新增建会企业560家。")
 PASSAGES = [P1, P2, P3]
 QUESTION = "铜仁市总工会2025年发放了多少职工医疗互助金？"
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLMServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # a proxy in the environment must not catch it
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    srv = ScriptedLLMServer().start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 def _settings(server: ScriptedLLMServer, **changes: Any) -> Settings:

@@ -11,7 +11,7 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -76,17 +76,6 @@ def ok(statement: str, context: int, span: str) -> dict[str, Any]:
 
 def bad(statement: str, reason: str) -> dict[str, Any]:
     return {"statement": statement, "verdict": 0, "context": None, "span": "", "reason": reason}
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLMServer]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # a proxy in the environment must not catch it
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    srv = ScriptedLLMServer().start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 def _judge(server: ScriptedLLMServer) -> LLMJudge:

@@ -20,20 +20,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rag.evaluation.harness import ANSWER_METRICS
 from rag.evaluation.report import format_table, load_run
 
 # Figures where a smaller number is the better one.
 LOWER_IS_BETTER = ("false_refusal_rate", "latency", "errors", "failed")
-_ANSWER = (
-    "accuracy",
-    "cited_evidence",
-    "token_f1",
-    "faithfulness",
-    "citation_precision",
-    "citation_recall",
-    "refusal_accuracy",
-    "false_refusal_rate",
-)
+_ANSWER = ANSWER_METRICS
 
 
 def _metric_rows(summary: dict[str, Any]) -> dict[str, float | None]:
