@@ -505,3 +505,22 @@ def test_quoted_programme_needs_a_figure_in_its_own_sentence() -> None:
     ans = ExtractiveAnswerer(known_places=["安康市"]).answer(q, [named])
     assert not ans.refused and "860万元" in ans.text and "1700万元" not in ans.text
     _no_dangling(ans)
+
+
+def test_separate_questions_about_two_places_are_answered_one_by_one():
+    from rag.answer.pipeline import merge_answers, split_questions
+    from rag.records import Answer, Citation, Passage
+
+    places = ["南川区", "安康市"]
+    q = "2025年南川区有多少名职工加入互助保障？安康市参保人数达到多少？"
+    assert split_questions(q, places) == ["2025年南川区有多少名职工加入互助保障？", "安康市参保人数达到多少？"]
+    same_place = "南川区2025年有多少家企业完成信息录入？建制率是多少？"
+    assert split_questions(same_place, places) == [same_place]
+    p1 = Passage(id="a", text="33470名职工加入互助保障。", source="a.txt", title="南川", heading_path=(), score=1.0)
+    p2 = Passage(id="b", text="参保人数突破20万人。", source="b.txt", title="安康", heading_path=(), score=1.0)
+    a1 = Answer("q1", "33470名职工加入互助保障[1]。", (Citation(1, p1, "33470名职工加入互助保障"),), passages=(p1,))
+    a2 = Answer("q2", "参保人数突破20万人[1]。", (Citation(1, p2, "参保人数突破20万人"),), passages=(p2,))
+    merged = merge_answers(q, [a1, a2])
+    assert merged.text == "33470名职工加入互助保障[1]。参保人数突破20万人[2]。"
+    assert [(c.n, c.passage.id) for c in merged.citations] == [(1, "a"), (2, "b")]
+    assert not merged.refused and [p.id for p in merged.passages] == ["a", "b"]

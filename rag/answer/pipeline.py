@@ -15,14 +15,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from rag.records import Answer, Passage
+from rag.records import Answer, Citation, Passage
 
-__all__ = ["answer_question", "contrast_for", "known_places", "resolve", "retrieve_for", "stream_answer"]
+__all__ = [
+    "answer_question",
+    "contrast_for",
+    "known_places",
+    "merge_answers",
+    "resolve",
+    "retrieve_for",
+    "split_questions",
+    "stream_answer",
+]
 
 log = logging.getLogger(__name__)
 
@@ -132,15 +142,66 @@ def _finish(ans: Answer, question: str, resolved: str, t0: float) -> Answer:
     return replace(ans, question=question, resolved_question=resolved, latency_ms=(time.perf_counter() - t0) * 1000)
 
 
+def split_questions(question: str, places: Sequence[str]) -> list[str]:
+    """Separate questions asked in one go about different places, one per place.
+
+    >>> split_questions("2025年南川区有多少名职工加入互助保障？安康市参保人数达到多少？", ["南川区", "安康市"])
+    ['2025年南川区有多少名职工加入互助保障？', '安康市参保人数达到多少？']
+
+    A second question without a place of its own ("…录入？建制率是多少？") stays with the first.
+    """
+    parts = [p for p in re.findall(r"[^？?]+[？?]?", question) if p.strip()]
+    if len(parts) < 2:
+        return [question]
+    stems = {re.sub(r"(省|市|区|县|州)$", "", p) or p for p in places if p}
+    named = [{s for s in stems if len(s) >= 2 and s in part} for part in parts]
+    if all(named) and len({frozenset(n) for n in named}) == len(parts):
+        return [p.strip() for p in parts]
+    return [question]
+
+
+def _shift_markers(text: str, offset: int) -> str:
+    def shifted(m: re.Match[str]) -> str:
+        return f"[{int(m.group(1)) + offset}]"
+
+    return re.sub(r"\[(\d+)\]", shifted, text)
+
+
+def merge_answers(question: str, answers: Sequence[Answer]) -> Answer:
+    """One answer from the answers to each separate question, citations renumbered in order."""
+    texts: list[str] = []
+    citations: list[Citation] = []
+    passages: dict[str, Passage] = {}
+    for ans in answers:
+        offset = len(citations)
+        texts.append(_shift_markers(ans.text, offset))
+        citations += [replace(c, n=c.n + offset) for c in ans.citations]
+        for p in ans.passages:
+            passages.setdefault(p.id, p)
+    return Answer(
+        question,
+        "".join(texts),
+        tuple(citations),
+        refused=all(a.refused for a in answers),
+        passages=tuple(passages.values()),
+    )
+
+
 def answer_question(assistant: Any, question: str, history: Sequence[Any] = (), **filters: Any) -> Answer:
     """Answer ``question`` (a follow-up of ``history`` perhaps) with ``[n]`` citations, or refuse.
 
-    ``filters`` go to ``assistant.retrieve`` (``sources=``, ``titles=``).
+    ``filters`` go to ``assistant.retrieve`` (``sources=``, ``titles=``). Separate questions
+    about different places asked in one go are answered one by one and joined.
     """
     from rag.answer.extractive import ExtractiveAnswerer
     from rag.answer.refusal import refusal_answer
 
     t0 = time.perf_counter()
+    if not assistant.settings.llm:
+        parts = split_questions(resolve(assistant, question, history), known_places(assistant))
+        if len(parts) > 1:
+            merged = merge_answers(question, [answer_question(assistant, p, (), **filters) for p in parts])
+            return _finish(merged, question, "".join(parts), t0)
     resolved, passages, analysis, verdict = _prepare(assistant, question, history, filters)
     if verdict.refuse:
         return _finish(refusal_answer(question, passages, verdict), question, resolved, t0)
@@ -161,6 +222,14 @@ def stream_answer(assistant: Any, question: str, history: Sequence[Any] = (), **
     from rag.answer.refusal import refusal_answer
 
     t0 = time.perf_counter()
+    if (
+        not assistant.settings.llm
+        and len(split_questions(resolve(assistant, question, history), known_places(assistant))) > 1
+    ):
+        ans = answer_question(assistant, question, history, **filters)
+        yield ans.text
+        yield ans
+        return
     resolved, passages, analysis, verdict = _prepare(assistant, question, history, filters)
     if verdict.refuse:
         ans = _finish(refusal_answer(question, passages, verdict), question, resolved, t0)
