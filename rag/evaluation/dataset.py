@@ -20,7 +20,7 @@ False
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,6 +120,19 @@ def item_from_dict(row: dict[str, Any], *, line: int = 0, where: str = "") -> Ev
     )
 
 
+def json_lines(lines: Iterable[str], name: str) -> Iterator[tuple[int, str, Any]]:
+    """``(line number, "name:line", parsed value)`` for each non-blank JSONL line; bad JSON
+    raises :class:`DatasetError` naming the line."""
+    for n, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        where = f"{name}:{n}"
+        try:
+            yield n, where, json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise DatasetError(f"{where}: bad JSON ({e.msg} at column {e.colno})") from e
+
+
 def parse_lines(lines: Iterable[str], name: str = "<dataset>") -> list[EvalItem]:
     """Parse JSONL text lines; blank lines are skipped, ids must be unique.
 
@@ -128,14 +141,7 @@ def parse_lines(lines: Iterable[str], name: str = "<dataset>") -> list[EvalItem]
     """
     items: list[EvalItem] = []
     seen: dict[str, int] = {}
-    for n, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        where = f"{name}:{n}"
-        try:
-            row = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise DatasetError(f"{where}: bad JSON ({e.msg} at column {e.colno})") from e
+    for n, where, row in json_lines(lines, name):
         item = item_from_dict(row, line=n, where=where)
         if item.id in seen:
             raise DatasetError(f"{where}: duplicate id {item.id!r} (first on line {seen[item.id]})")

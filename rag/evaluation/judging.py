@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.evaluation.dataset import DatasetError
+from rag.evaluation.dataset import DatasetError, json_lines
 from rag.evaluation.metrics import mean
 from rag.evaluation.report import format_table
 
@@ -41,14 +41,7 @@ def _rows(path: str | Path, *, need_label: bool = False) -> Iterator[dict[str, A
     """Validated rows of a judge input file; errors name the line."""
     p = Path(path)
     with p.open(encoding="utf-8-sig") as f:
-        for n, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            where = f"{p}:{n}"
-            try:
-                row = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise DatasetError(f"{where}: bad JSON ({e.msg} at column {e.colno})") from e
+        for n, where, row in json_lines(f, str(p)):
             if not isinstance(row, dict):
                 raise DatasetError(f"{where}: expected a JSON object")
             if not isinstance(row.get("answer"), str):

@@ -330,12 +330,7 @@ def _left_units(tokens: tuple[Token, ...], idx: int, text: str, same_kind: set[i
             j -= 1
             continue
         # A word repeated all over the source (工会, 职工) cannot tell which item it labels.
-        if (
-            t.kind not in ("function", "number")
-            and len(t.word) >= 2
-            and t.word in passages_text
-            and passages_text.count(t.word) <= 2
-        ):
+        if _telling(t, passages_text):
             units.append(t.word)
         elif t.kind != "function":
             gap += len(t.word)
@@ -405,6 +400,16 @@ def _person_binding(claim: str, tokens: tuple[Token, ...], local: str) -> list[I
     return []
 
 
+def _telling(t: Token, passages_text: str) -> bool:
+    """A content word rare in the source: it can tell which item a figure or name labels."""
+    return (
+        t.kind not in ("function", "number")
+        and len(t.word) >= 2
+        and t.word in passages_text
+        and passages_text.count(t.word) <= 2
+    )
+
+
 def _right_units(tokens: tuple[Token, ...], start: int, same_kind: set[int], passages_text: str) -> list[str]:
     """Informative words right after position ``start`` in its clause (what a figure counts)."""
     units: list[str] = []
@@ -414,12 +419,7 @@ def _right_units(tokens: tuple[Token, ...], start: int, same_kind: set[int], pas
             continue
         if any(ch in _CLAUSE_BOUND for ch in t.word) or j in same_kind or len(units) >= 3:
             break
-        if (
-            t.kind not in ("function", "number")
-            and len(t.word) >= 2
-            and t.word in passages_text
-            and passages_text.count(t.word) <= 2
-        ):
+        if _telling(t, passages_text):
             units.append(t.word)
         elif t.kind != "function":
             gap += len(t.word)
