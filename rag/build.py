@@ -7,6 +7,15 @@
 Unchanged files (same SHA-256) keep their chunks; a changed file replaces its old
 chunks; an unreadable file is skipped with a reason and its previously indexed version,
 if any, stays. Nothing is written when nothing changed.
+
+Updates are incremental: the chunks of unchanged files keep their BM25 tokens and their
+vectors, and the corpus embedder is not retrained; only the added chunks are tokenised
+and embedded, so adding a small file costs about a second however large the index is
+(the BM25 matrix and the FAISS index are rebuilt from the stored rows, which is fast).
+The corpus embedder is retrained when asked (``rag reindex``, ``retrain=True``) or when
+the chunks added since it was trained exceed ``Settings.embedder_retrain_fraction`` of
+the index: its vocabulary was learnt from the corpus it was trained on, and a corpus
+that has grown by a quarter is no longer that corpus.
 """
 
 from __future__ import annotations
@@ -88,9 +97,11 @@ def build_index(
     settings: Settings | None = None,
     progress: Progress | None = None,
     remove: Iterable[str] = (),
+    retrain: bool = False,
 ) -> BuildReport:
     """Add or update ``paths`` (files or folders) in the index at ``index_dir``, and drop
-    the sources named in ``remove`` (keys as ``rag docs`` lists them).
+    the sources named in ``remove`` (keys as ``rag docs`` lists them). ``retrain`` re-tokenises
+    every chunk and retrains the corpus embedder even when nothing changed.
 
     Concurrent ingests into one index run one after the other (a lock file); readers
     keep using the previous version until the new one is published.
@@ -98,11 +109,16 @@ def build_index(
     settings = settings or Settings.from_env()
     root = Path(index_dir)
     with write_lock(root):
-        return _build(paths, root, settings, progress, list(remove))
+        return _build(paths, root, settings, progress, list(remove), retrain)
 
 
 def _build(
-    paths: Iterable[str | Path], root: Path, settings: Settings, progress: Progress | None, remove: list[str]
+    paths: Iterable[str | Path],
+    root: Path,
+    settings: Settings,
+    progress: Progress | None,
+    remove: list[str],
+    retrain: bool = False,
 ) -> BuildReport:
     t0 = time.perf_counter()
     report = BuildReport(str(root))
@@ -184,7 +200,7 @@ def _build(
     report.documents, report.chunks = len(documents), len(chunks)
     report.token_sizes = [c.n_tokens for c in chunks]
 
-    if live is not None and not parsed and not embed_changed and not report.removed:
+    if live is not None and not parsed and not embed_changed and not report.removed and not retrain:
         report.seconds = time.perf_counter() - t0
         return report
     if not chunks:
@@ -195,7 +211,8 @@ def _build(
 
     tmp = new_version_dir(root)
     try:
-        _write_version(tmp, settings, files, documents, chunks, old_chunks, old_vectors, old_manifest, say)
+        previous = None if retrain or rechunk_all or embed_changed else live
+        _write_version(tmp, settings, files, documents, chunks, old_chunks, old_vectors, old_manifest, say, previous)
         publish(root, tmp)
     except BaseException:
         discard(tmp)
@@ -233,21 +250,19 @@ def _write_version(
     old_vectors: np.ndarray | None,
     old_manifest: dict[str, Any],
     say: Progress,
+    previous: Path | None = None,
 ) -> None:
+    """Write one version into ``folder``; with ``previous`` (the live version) rows of
+    chunks it already holds are reused instead of recomputed."""
     from rag.retrieval.dense import DenseIndex
-    from rag.retrieval.lexical import BM25Index
-    from rag.retrieval.tokenize import Tokenizer, corpus_terms
 
     texts = [c.index_text for c in chunks]
-    say("BM25 index", 0, 1)
-    tokenizer = Tokenizer(corpus_terms(texts))
-    BM25Index.build(texts, tokenizer).save(folder / "bm25")
-    say("BM25 index", 1, 1)
+    _write_bm25(folder, chunks, texts, old_chunks, previous, say)
 
     embedder_info: dict[str, Any] = {"spec": settings.embedding_model}
     if settings.embedding_model != "none":
-        vectors = _embed(folder, settings, chunks, texts, old_chunks, old_vectors, old_manifest, say)
-        embedder_info.update(dim=int(vectors.shape[1]))
+        vectors, trained = _embed(folder, settings, chunks, texts, old_chunks, old_vectors, old_manifest, say, previous)
+        embedder_info.update(dim=int(vectors.shape[1]), **trained)
         say("vector index", 0, 1)
         DenseIndex.build(vectors, settings.exact_search_max).save(folder / "dense")
         say("vector index", 1, 1)
@@ -265,6 +280,32 @@ def _write_version(
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
+def _write_bm25(
+    folder: Path, chunks: list[Chunk], texts: list[str], old_chunks: list[Chunk], previous: Path | None, say: Progress
+) -> None:
+    """BM25 over every chunk; chunks already in ``previous`` keep their stored tokens.
+
+    The user dictionary grows by the new chunks' terms; old chunks are not re-tokenised
+    with it (their terms were already in it, or they do not contain the new ones).
+    """
+    from rag.retrieval.lexical import BM25Index, load_token_lists
+    from rag.retrieval.tokenize import Tokenizer, corpus_terms
+
+    say("BM25 index", 0, 1)
+    old_tokens = load_token_lists(previous / "bm25") if previous is not None else None
+    tokens: list[list[str] | None] = [None] * len(chunks)
+    user_words: list[str] = []
+    if old_tokens is not None and len(old_tokens) == len(old_chunks):
+        cfg = json.loads((previous / "bm25" / "tokenizer.json").read_text(encoding="utf-8"))  # type: ignore[operator]
+        user_words = list(cfg.get("user_words", []))
+        by_id = {c.id: old_tokens[i] for i, c in enumerate(old_chunks)}
+        tokens = [by_id.get(c.id) for c in chunks]
+    new_texts = [t for t, tok in zip(texts, tokens, strict=True) if tok is None]
+    tokenizer = Tokenizer(sorted(set(user_words) | set(corpus_terms(new_texts))))
+    BM25Index.build(texts, tokenizer, tokens=tokens).save(folder / "bm25")
+    say("BM25 index", 1, 1)
+
+
 def _embed(
     folder: Path,
     settings: Settings,
@@ -274,21 +315,37 @@ def _embed(
     old_vectors: np.ndarray | None,
     old_manifest: dict[str, Any],
     say: Progress,
-) -> np.ndarray:
-    from rag.embed import CorpusEmbedder, load_embedder
+    previous: Path | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Vectors for every chunk, and what the manifest should record of the embedder's training."""
+    import shutil
 
-    if settings.embedding_model == "corpus":
-        # trained on this corpus: retrained whenever the corpus changes, all rows re-embedded
-        say("training embedder", 0, 1)
-        trained = CorpusEmbedder.train(texts, folder / "embedder")
-        say("training embedder", 1, 1)
-        return _embed_batches(trained, texts, say)
-    pretrained = load_embedder(settings.embedding_model, folder)
-    assert pretrained is not None
-    embedder = pretrained
+    from rag.embed import EMBEDDER_DIR, CorpusEmbedder, load_embedder
+
     reuse: dict[str, int] = {}
     if old_vectors is not None and old_manifest.get("embedding_model") == settings.embedding_model:
         reuse = {c.id: i for i, c in enumerate(old_chunks) if i < len(old_vectors)}
+    info: dict[str, Any] = {}
+    if settings.embedding_model == "corpus":
+        old_info = old_manifest.get("embedder", {})
+        trained_on = int(old_info.get("trained_on_chunks", 0) or 0)
+        added = int(old_info.get("added_since_training", 0) or 0) + sum(c.id not in reuse for c in chunks)
+        keep = (
+            previous is not None
+            and (previous / EMBEDDER_DIR).is_dir()
+            and trained_on > 0
+            and added <= settings.embedder_retrain_fraction * len(chunks)
+        )
+        if not keep:  # train on this corpus and embed every row
+            say("training embedder", 0, 1)
+            trained = CorpusEmbedder.train(texts, folder / EMBEDDER_DIR)
+            say("training embedder", 1, 1)
+            return _embed_batches(trained, texts, say), {"trained_on_chunks": len(chunks), "added_since_training": 0}
+        shutil.copytree(previous / EMBEDDER_DIR, folder / EMBEDDER_DIR)  # type: ignore[operator]
+        info = {"trained_on_chunks": trained_on, "added_since_training": added}
+    pretrained = load_embedder(settings.embedding_model, folder)
+    assert pretrained is not None
+    embedder = pretrained
     todo = [i for i, c in enumerate(chunks) if c.id not in reuse]
     new = _embed_batches(embedder, [texts[i] for i in todo], say) if todo else None
     dim = new.shape[1] if new is not None else old_vectors.shape[1]  # type: ignore[union-attr]
@@ -298,7 +355,7 @@ def _embed(
             out[i] = old_vectors[reuse[c.id]]  # type: ignore[index]
     if new is not None:
         out[todo] = new
-    return out
+    return out, info
 
 
 def _embed_batches(embedder: Any, texts: list[str], say: Progress, batch: int = 256) -> np.ndarray:

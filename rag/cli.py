@@ -69,6 +69,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from rag.build import build_index
+
+    report = build_index([], args.index, _settings(args), progress=None if args.quiet else _Bar(), retrain=True)
+    print(report)
+    return 0 if report.written else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from rag.settings import Settings
+    from ui.server import serve
+
+    settings = Settings.from_env(host=args.host, port=args.port, top_k=args.k, llm=args.llm, llm_base_url=args.llm_base_url)
+    serve(args.index, settings)
+    return 0
+
+
 def cmd_remove(args: argparse.Namespace) -> int:
     from rag.build import build_index
 
@@ -229,6 +246,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ing.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     ing.set_defaults(func=cmd_ingest)
+
+    rx = sub.add_parser("reindex", help="re-tokenise every chunk and retrain the corpus embedder")
+    index_arg(rx)
+    rx.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    rx.set_defaults(func=cmd_reindex)
+
+    sv = sub.add_parser("serve", help="the chat page and the OpenAI-compatible API")
+    index_arg(sv)
+    sv.add_argument("--host", help="address to listen on (RAG_HOST, default 127.0.0.1)")
+    sv.add_argument("--port", type=int, help="port (RAG_PORT, default 7860)")
+    sv.add_argument("-k", type=int, default=None, help="passages per answer (RAG_TOP_K)")
+    sv.add_argument("--llm", help="provider:model, e.g. openai:deepseek-chat (RAG_LLM)")
+    sv.add_argument("--llm-base-url", help="OpenAI-compatible endpoint (RAG_LLM_BASE_URL)")
+    sv.set_defaults(func=cmd_serve)
 
     rm = sub.add_parser("remove", help="drop documents from an index by source (as `rag docs` lists them)")
     rm.add_argument("sources", nargs="+")

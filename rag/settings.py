@@ -52,6 +52,11 @@ class Settings:
     # at 200k it reaches ~10 ms, where HNSW's ~0.5 ms is worth its build time
     # (eval/bench_faiss.py).
     exact_search_max: int = 200_000
+    # An update keeps the corpus-trained embedder (new chunks are embedded with it) until
+    # the chunks added since it was trained exceed this share of the index; then it is
+    # retrained on the whole corpus. `rag reindex` retrains at any time. A 1-file upload to
+    # the seeds adds ~1% and stays incremental; not yet fitted on measurements.
+    embedder_retrain_fraction: float = 0.25
 
     # --- answering --------------------------------------------------------------------
     # LLM as "provider:model" (e.g. "openai:deepseek-chat"); empty = offline extractive.
@@ -67,6 +72,23 @@ class Settings:
     # Longer questions are cut to this many characters (not an error).
     max_question_chars: int = 500
 
+    # --- server (`rag serve`) ------------------------------------------------------------
+    # Address the chat UI and the API listen on; loopback unless told otherwise.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    # Login for every route: "user:password", several separated by commas, or the path of
+    # a file with one "user:password" a line. Empty: no login (a warning is printed when
+    # the server listens on anything but loopback).
+    auth: str = ""
+    # Bearer key the OpenAI-compatible API (/v1/...) requires; empty: the login above (as
+    # a "user:password" bearer or HTTP Basic), or nothing when there is no login either.
+    api_key: str = ""
+    # Questions answered at once by the server; further ones wait in Gradio's queue.
+    concurrency: int = 4
+    # Upload limits, checked on the server for every file (not only in the browser).
+    max_upload_mb: int = 50
+    max_upload_files: int = 20
+
     def __post_init__(self) -> None:
         checks = {
             "chunk_tokens": 50 <= self.chunk_tokens <= 4000,
@@ -74,13 +96,26 @@ class Settings:
             "top_k": 1 <= self.top_k <= 100,
             "candidates": self.candidates >= self.top_k,
             "rrf_k": self.rrf_k >= 1,
+            "embedder_retrain_fraction": 0.0 <= self.embedder_retrain_fraction <= 10.0,
             "dense_weight": self.dense_weight is None or 0.0 <= self.dense_weight <= 10.0,
             "max_question_chars": self.max_question_chars >= 10,
             "llm_context_tokens": self.llm_context_tokens >= 200,
+            "port": 1 <= self.port <= 65535,
+            "concurrency": 1 <= self.concurrency <= 64,
+            "max_upload_mb": 1 <= self.max_upload_mb <= 2048,
+            "max_upload_files": 1 <= self.max_upload_files <= 1000,
+        }
+        ranges = {
+            "port": "1..65535",
+            "concurrency": "1..64",
+            "max_upload_mb": "1..2048",
+            "max_upload_files": "1..1000",
+            "embedder_retrain_fraction": "0..10",
         }
         for name, ok in checks.items():
             if not ok:
-                raise ValueError(f"invalid setting {name}={getattr(self, name)!r}")
+                allowed = f" (allowed: {ranges[name]})" if name in ranges else ""
+                raise ValueError(f"invalid setting {name}={getattr(self, name)!r}{allowed}")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -28,6 +28,12 @@ class UnreadableFile(Exception):
 
 def load_text(path: Path) -> str:
     """The text of ``path``, newline-normalised; raises :class:`UnreadableFile`."""
+    return load_text_and_pages(path)[0]
+
+
+def load_text_and_pages(path: Path) -> tuple[str, list[int]]:
+    """The text of ``path`` and, for a PDF, the offset in it where each page starts
+    (empty for other files); raises :class:`UnreadableFile`."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(path, f"unsupported file type {suffix or '(none)'!r}; supported: {SUPPORTED_SUFFIXES}")
@@ -37,16 +43,26 @@ def load_text(path: Path) -> str:
         raise UnreadableFile(path, f"cannot read file ({e.strerror or e})") from None
     if not data.strip():
         raise UnreadableFile(path, "empty file")
+    page_starts: list[int] = []
     if suffix == ".pdf":
-        text = _pdf_text(path, data)
+        pages = [_newlines(p) for p in _pdf_pages(path, data)]
+        # A blank line between pages; a line broken by the page end is repaired later.
+        text, at = "", 0
+        for i, page in enumerate(pages):
+            page_starts.append(at)
+            text += ("\n\n" if i else "") + page
+            at = len(text) + 2
     elif suffix == ".docx":
-        text = _docx_text(path, data)
+        text = _newlines(_docx_text(path, data))
     else:
-        text = decode_bytes(data, path)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text = _newlines(decode_bytes(data, path))
     if not text.strip():
         raise UnreadableFile(path, "no text could be extracted")
-    return text
+    return text, page_starts
+
+
+def _newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def decode_bytes(data: bytes, path: Path | str = "<bytes>") -> str:
@@ -163,7 +179,7 @@ def _garbage_ratio(text: str) -> float:
     return len(_CONTROL.findall(text)) / len(text)
 
 
-def _pdf_text(path: Path, data: bytes) -> str:
+def _pdf_pages(path: Path, data: bytes) -> list[str]:
     import io
     import logging
 
@@ -190,8 +206,7 @@ def _pdf_text(path: Path, data: bytes) -> str:
         raise UnreadableFile(path, f"not a readable PDF ({type(e).__name__})") from None
     if not any(p.strip() for p in pages):
         raise UnreadableFile(path, "PDF has no extractable text (scanned images need OCR, which is not supported)")
-    # A blank line between pages; a line broken by the page end is repaired later.
-    return "\n\n".join(pages)
+    return pages
 
 
 _BARE_PAGE_NUMBER = re.compile(r"^\s*[-—－–]?\s*\d{1,4}\s*[-—－–]?\s*$")

@@ -9,13 +9,14 @@
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.ingest.chunker import Chunker
 from rag.ingest.clean import paragraphs
-from rag.ingest.loaders import SUPPORTED_SUFFIXES, UnreadableFile, load_text
+from rag.ingest.loaders import SUPPORTED_SUFFIXES, UnreadableFile, load_text_and_pages
 from rag.ingest.structure import Article, describe, section_tree, split_articles
 from rag.records import Chunk, Document, stable_id
 from rag.settings import Settings
@@ -116,11 +117,13 @@ def _share_place(articles: list[Article], metas: list[dict[str, str]]) -> None:
 
 def parse_file(path: Path, settings: Settings | None = None, source: str | None = None) -> ParsedFile:
     """Read, clean, split into articles and chunk one file; raises :class:`UnreadableFile`."""
-    text = load_text(path)
+    text, page_starts = load_text_and_pages(path)
     src = source or path.name
     documents, chunks = parse_text(text, src, settings)
     if not chunks:
         raise UnreadableFile(path, "no text left after cleaning")
+    if page_starts:  # a PDF: each chunk knows the page it starts on (meta["page"], 1-based)
+        chunks = [replace(c, meta={**c.meta, "page": str(bisect_right(page_starts, c.start))}) for c in chunks]
     return ParsedFile(
         source=src,
         path=str(path),
