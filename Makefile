@@ -39,7 +39,7 @@ browsers:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	fi
-	@/usr/bin/chromium --version
+	@/usr/bin/chromium --version 2>/dev/null
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check rag ui eval tests

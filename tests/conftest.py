@@ -63,3 +63,38 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedLLMServer]:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_rag_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see the defaults: any ``RAG_*`` variable of the developer's shell is cleared."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("RAG_"):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def served_index(tmp_path_factory, full_index) -> Path:
+    """A private copy of the seeds index for tests that upload and delete through the server."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("idx_served") / "index"
+    shutil.copytree(full_index, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def live_server(served_index):
+    """``rag serve``'s app on a free loopback port, for the whole session: (base URL, Service)."""
+    try:
+        from tests.ui_server import LiveServer
+    except ImportError:
+        from ui_server import LiveServer  # type: ignore[no-redef]
+    from ui.service import Service
+
+    service = Service(served_index)
+    service.assistant().warm_up()
+    with LiveServer(served_index, service=service) as srv:
+        yield srv

@@ -66,6 +66,7 @@ def _doc_rows(service: Service) -> list[list[Any]]:
     for d in service.documents():
         m = d.meta or {}
         rows.append([d.title, d.source, d.n_chunks, m.get("place", ""), m.get("org", ""), m.get("year", ""), added.get(d.source, "")])
+    rows.sort(key=lambda r: r[6], reverse=True)  # the latest uploads first (stable: index order otherwise)
     return rows
 
 

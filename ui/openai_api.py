@@ -16,8 +16,6 @@ chunk format, the sources in the last chunk. Extra body fields: ``k`` (passages)
 ``sources`` (only these files).
 """
 
-from __future__ import annotations
-
 import json
 import secrets
 import time
