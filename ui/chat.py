@@ -62,11 +62,11 @@ def _user_markdown(q: str) -> str:
 
 def _doc_rows(service: Service) -> list[list[Any]]:
     added = service.added_at()
-    rows = []
+    rows: list[list[Any]] = []
     for d in service.documents():
         m = d.meta or {}
         rows.append([d.title, d.source, d.n_chunks, m.get("place", ""), m.get("org", ""), m.get("year", ""), added.get(d.source, "")])
-    rows.sort(key=lambda r: r[6], reverse=True)  # the latest uploads first (stable: index order otherwise)
+    rows.sort(key=lambda r: str(r[6]), reverse=True)  # the latest uploads first (stable: index order otherwise)
     return rows
 
 

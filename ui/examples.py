@@ -1,9 +1,9 @@
 """Example questions made from the indexed documents themselves, checked against the index.
 
 A sentence that states a figure with a unit or counter ("全年新建图书馆12个") is asked
-back with the figure replaced by 多少, scoped to its document by its 《title》; the
-question is kept only when the assistant answers it with that figure. So the examples
-fit whatever corpus is loaded, and every one of them works.
+back with the figure replaced by 多少, led by its document's title ("《某市统计公报》中，…"
+or without the 《》, or bare); the first wording the assistant answers with that figure
+is kept. So the examples fit whatever corpus is loaded, and every one of them works.
 
 >>> cloze("全年共新建图书馆12个，接待读者35万人次")
 '全年共新建图书馆多少个'
@@ -33,12 +33,14 @@ def cloze(clause: str) -> str | None:
         return None
     q = clause[: m.start()] + "多少" + (m.group(2) or "") + m.group(3) + clause[m.end() :]
     q = q.strip(" “”\"'（）()")
+    if q.count("（") != q.count("）") or q.count("(") != q.count(")") or q.count("“") != q.count("”"):
+        return None
     return q if 6 <= len(q) <= 40 else None
 
 
-def _candidates(assistant: Any, per_doc: int = 3) -> list[tuple[str, str]]:
-    """``(question, figure)`` pairs, a few from each document, documents interleaved."""
-    by_doc: dict[str, list[tuple[str, str]]] = {}
+def _candidates(assistant: Any, per_doc: int = 3) -> list[tuple[list[str], str]]:
+    """``(wordings of a question, figure)`` pairs, a few from each document, documents interleaved."""
+    by_doc: dict[str, list[tuple[list[str], str]]] = {}
     for c in assistant.data.chunks:
         got = by_doc.setdefault(c.doc_id, [])
         if len(got) >= per_doc:
@@ -50,12 +52,12 @@ def _candidates(assistant: Any, per_doc: int = 3) -> list[tuple[str, str]]:
             fig = _FIGURE.search(clause)
             assert fig is not None
             title = c.title.strip()
-            scoped = f"《{title}》中，{q}？" if title and len(title) <= 30 else f"{q}？"
-            got.append((scoped, fig.group(1)))
+            wordings = [f"{title}中，{q}？", f"{q}？", f"《{title}》中，{q}？"] if title and len(title) <= 30 else [f"{q}？"]
+            got.append((wordings, fig.group(1)))
             if len(got) >= per_doc:
                 break
     lists = list(by_doc.values())
-    out: list[tuple[str, str]] = []
+    out: list[tuple[list[str], str]] = []
     for i in range(per_doc):
         out += [lst[i] for lst in lists if i < len(lst)]
     return out
@@ -64,10 +66,12 @@ def _candidates(assistant: Any, per_doc: int = 3) -> list[tuple[str, str]]:
 def example_questions(assistant: Any, n: int = 4, max_tries: int = 24) -> list[str]:
     """Up to ``n`` questions from different documents that ``assistant`` answers with the asked figure."""
     out: list[str] = []
-    for question, figure in _candidates(assistant)[:max_tries]:
-        ans = assistant.ask(question)
-        if not ans.refused and figure in ans.text and ans.citations:
-            out.append(question)
-            if len(out) >= n:
+    for wordings, figure in _candidates(assistant)[:max_tries]:
+        for question in wordings:
+            ans = assistant.ask(question)
+            if not ans.refused and figure in ans.text and ans.citations:
+                out.append(question)
                 break
+        if len(out) >= n:
+            break
     return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import shutil
 import threading
 import time
@@ -252,7 +253,8 @@ class Service:
             status = "added" if name in report.added else "updated" if name in report.updated else "unchanged"
             results.append(UploadResult(name, status))
         self.assistant()  # load the new version now, not on the next question
-        return results
+        order = {safe_filename(name or Path(path).name): i for i, (path, name) in enumerate(files)}
+        return sorted(results, key=lambda r: order.get(r.name, len(order)))
 
     @staticmethod
     def _restore(final: Path) -> None:
@@ -303,7 +305,7 @@ class Service:
         ans = turn.answer
         quotes = [c.quote for c in ans.citations if c.quote]
         row: dict[str, Any] = {
-            "id": f"fb-{int(turn.at * 1000)}",
+            "id": f"fb-{int(turn.at * 1000)}-{secrets.token_hex(3)}",  # unique even when one answer is rated twice
             "question": ans.resolved_question or turn.question,
             "asked": turn.question,
             "feedback": "like" if liked else "dislike",
