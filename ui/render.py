@@ -20,7 +20,7 @@ from typing import Any
 
 from rag.records import Answer, Citation, Passage
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}#+|~!>-])")
+_MD_SPECIAL = re.compile(r"([\\`*_#|~])")
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 
 
@@ -29,7 +29,7 @@ def escape_markdown(text: str) -> str:
     backslashed, no link syntax. ``[n]`` markers stay as they are."""
     t = html.escape(text, quote=False)
     t = _MD_SPECIAL.sub(r"\\\1", t)
-    return t.replace("](", "]\\(")
+    return t.replace("](", "]\\(").replace("![", "!\\[")
 
 
 def _bigrams(s: str) -> set[str]:
