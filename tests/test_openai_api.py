@@ -132,3 +132,52 @@ def test_login_guards_every_route(live_server):
         assert httpx.get(srv.url + "/v1/models", auth=("alice", "s3cret"), timeout=10).status_code == 200
         api = OpenAI(base_url=srv.url + "/v1", api_key="alice:s3cret", max_retries=0)
         assert [m.id for m in api.models.list()] == ["rag-zh"]
+
+
+def _llm_reply(messages):
+    """Answer from whichever numbered passage mentions 2123, as a model would."""
+    import re
+
+    user = messages[-1]["content"]
+    for m in re.finditer(r'<passage id="(\d+)">(.*?)</passage>', user, re.S):
+        if "2123" in m.group(2):
+            return f"拉萨全市建立基层工会组织2123个[{m.group(1)}]。"
+    return "资料中没有相关信息。"
+
+
+def test_llm_mode_streams_through_the_api(live_server, server):
+    """With an LLM configured (a local scripted OpenAI-compatible server), the API streams its tokens."""
+    from openai import OpenAI
+
+    try:
+        from tests.ui_server import LiveServer
+    except ImportError:
+        from ui_server import LiveServer  # type: ignore[no-redef]
+    from rag.settings import Settings
+    from ui.service import Service
+
+    server.reply = _llm_reply
+    settings = Settings(llm="openai:test-model", llm_base_url=server.base_url, llm_api_key="test")
+    svc = Service(live_server.index, settings)
+    assert svc.llm_available and svc.variant(mode="offline").settings.llm == ""
+    with LiveServer(live_server.index, settings, service=svc) as srv:
+        client = OpenAI(base_url=srv.url + "/v1", api_key="unused", max_retries=0)
+        pieces = [
+            c.choices[0].delta.content
+            for c in client.chat.completions.create(
+                model="rag-zh", messages=[{"role": "user", "content": "拉萨全市建立了多少个基层工会组织？"}], stream=True
+            )
+            if c.choices and c.choices[0].delta.content
+        ]
+    text = "".join(pieces)
+    assert "2123" in text and "[1]" in text and "来源：" in text
+    assert len(pieces) > 2  # tokens as they came, not one block
+    assert server.requests
+
+
+def test_restricting_to_documents(live_server):
+    svc = live_server.service
+    other = next(s for s in svc.sources() if not s.startswith("000_"))
+    ans = svc.ask(QUESTION, sources=[other])
+    assert all(p.source == other for p in ans.passages)
+    assert "3234万元" not in ans.text

@@ -115,7 +115,7 @@ def build_ui(service: Service) -> Any:
                         k = gr.Slider(1, 20, value=service.settings.top_k, step=1, label="检索段落数")
                         mode = gr.Radio(
                             list(MODES),
-                            value="离线（抽取式）",
+                            value="大模型" if service.llm_available else "离线（抽取式）",
                             label="回答方式",
                             visible=service.llm_available,
                         )

@@ -118,12 +118,15 @@ class Service:
     def has_index(self) -> bool:
         return bool(self._pointer())
 
-    def variant(self, k: int | None = None, mode: str = "offline") -> Assistant:
-        """The live assistant with another passage count or answer mode ("offline" / "llm")."""
+    def variant(self, k: int | None = None, mode: str = "auto") -> Assistant:
+        """The live assistant with another passage count or answer mode: "offline", "llm", or
+        "auto" (the LLM when one is configured, else offline)."""
         base = self.assistant()
         k = k or self.settings.top_k
-        if mode not in ("offline", "llm"):
-            raise ValueError(f"answer mode must be 'offline' or 'llm', got {mode!r}")
+        if mode not in ("auto", "offline", "llm"):
+            raise ValueError(f"answer mode must be 'auto', 'offline' or 'llm', got {mode!r}")
+        if mode == "auto":
+            mode = "llm" if self.settings.llm else "offline"
         llm = self.settings.llm if mode == "llm" else ""
         if k == base.settings.top_k and llm == base.settings.llm:
             return base
@@ -148,7 +151,7 @@ class Service:
         history: Sequence[tuple[str, str]] = (),
         *,
         k: int | None = None,
-        mode: str = "offline",
+        mode: str = "auto",
         sources: Sequence[str] | None = None,
     ) -> Iterator[str | Answer]:
         """Text pieces, then the final :class:`Answer` (see ``Assistant.stream``)."""
@@ -161,7 +164,7 @@ class Service:
         history: Sequence[tuple[str, str]] = (),
         *,
         k: int | None = None,
-        mode: str = "offline",
+        mode: str = "auto",
         sources: Sequence[str] | None = None,
     ) -> Answer:
         a = self.variant(k, mode)

@@ -19,6 +19,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -141,6 +142,19 @@ def corpus_terms(texts: Iterable[str], min_count: int = 1) -> list[str]:
     return sorted(w for w, c in counts.items() if c >= min_count)
 
 
+@functools.lru_cache(maxsize=1)
+def _base_dictionary() -> tuple[dict[str, int], int]:
+    """jieba's own dictionary, loaded once per process (each index's tokenizer copies it)."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tk = jieba.Tokenizer()
+    tk.initialize()
+    return tk.FREQ, tk.total
+
+
 class Tokenizer:
     """jieba (search mode) + whole figures + an optional corpus user dictionary."""
 
@@ -155,13 +169,11 @@ class Tokenizer:
         if self._jieba is None:
             with self._lock:
                 if self._jieba is None:
-                    import logging
-
                     import jieba
 
-                    jieba.setLogLevel(logging.WARNING)
-                    tk = jieba.Tokenizer()
-                    tk.initialize()
+                    freq, total = _base_dictionary()
+                    tk = jieba.Tokenizer()  # a copy of the loaded dictionary: 15 ms, not 0.7 s per index
+                    tk.FREQ, tk.total, tk.initialized = dict(freq), total, True
                     for w in self.user_words:
                         tk.add_word(w, freq=max(tk.suggest_freq(w), 5))
                     self._jieba = tk
