@@ -270,3 +270,28 @@ def test_examples_come_from_the_documents(page, live_server):
     assert examples, "the seeds give example questions"
     chat = page.locator("#rag-chat").inner_text()
     assert examples[0][:10] in chat
+
+
+def test_bracket_forms_become_links_and_unknown_numbers_stay_text(page):
+    """LLMs write 【1】, ［1］ and [1,2]; a number with no source in its turn stays plain text."""
+    page.evaluate(
+        """() => {
+        const chat = document.querySelector('#rag-chat');
+        const bot = document.createElement('div');
+        bot.setAttribute('data-testid', 'bot');
+        bot.innerHTML = '<div class="message-content"><p>甲【1】乙［２］丙[1,3]丁[7]</p></div>';
+        chat.appendChild(bot);
+        const panel = document.querySelector('#rag-sources');
+        for (const n of [1, 2, 3]) {
+          const c = document.createElement('div');
+          c.className = 'rag-src'; c.id = 'rag-src-0-' + n; c.textContent = '来源' + n;
+          panel.appendChild(c);
+        }
+        }"""
+    )
+    page.wait_for_function("() => document.querySelectorAll('#rag-chat a.rag-cite').length >= 4")
+    links = page.locator("#rag-chat a.rag-cite")
+    assert [links.nth(i).get_attribute("data-n") for i in range(links.count())] == ["1", "2", "1", "3"]
+    assert "丁[7]" in page.locator('#rag-chat [data-testid="bot"]').last.inner_text()
+    links.nth(1).click()
+    assert page.locator(".rag-src.rag-active").get_attribute("id") == "rag-src-0-2"
