@@ -134,17 +134,6 @@ def test_login_guards_every_route(live_server):
         assert [m.id for m in api.models.list()] == ["rag-zh"]
 
 
-def _llm_reply(messages):
-    """Answer from whichever numbered passage mentions 2123, as a model would."""
-    import re
-
-    user = messages[-1]["content"]
-    for m in re.finditer(r'<passage id="(\d+)">(.*?)</passage>', user, re.S):
-        if "2123" in m.group(2):
-            return f"拉萨全市建立基层工会组织2123个[{m.group(1)}]。"
-    return "资料中没有相关信息。"
-
-
 def test_llm_mode_streams_through_the_api(live_server, server):
     """With an LLM configured (a local scripted OpenAI-compatible server), the API streams its tokens."""
     from openai import OpenAI
@@ -156,7 +145,12 @@ def test_llm_mode_streams_through_the_api(live_server, server):
     from rag.settings import Settings
     from ui.service import Service
 
-    server.reply = _llm_reply
+    try:
+        from tests.test_assistant_llm import _reply
+    except ImportError:
+        from test_assistant_llm import _reply  # type: ignore[no-redef]
+
+    server.reply = _reply
     settings = Settings(llm="openai:test-model", llm_base_url=server.base_url, llm_api_key="test")
     svc = Service(live_server.index, settings)
     assert svc.llm_available and svc.variant(mode="offline").settings.llm == ""

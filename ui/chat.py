@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.records import Answer
-from ui.render import answer_markdown, sources_html
+from ui.render import answer_markdown, escape_markdown, sources_html
 from ui.service import UPLOAD_SUFFIXES, NoIndex, Service, Turn
 
 log = logging.getLogger(__name__)
@@ -49,15 +49,9 @@ def _history(turns: list[Turn]) -> list[tuple[str, str]]:
 def _messages(turns: list[Turn]) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     for t in turns:
-        out.append({"role": "user", "content": _user_markdown(t.question)})
+        out.append({"role": "user", "content": escape_markdown(t.question)})
         out.append({"role": "assistant", "content": answer_markdown(t.answer)})
     return out
-
-
-def _user_markdown(q: str) -> str:
-    from ui.render import escape_markdown
-
-    return escape_markdown(q)
 
 
 def _doc_rows(service: Service) -> list[list[Any]]:
@@ -161,7 +155,7 @@ def build_ui(service: Service) -> Any:
             if not question:
                 yield gr.update(), _messages(conv), conv, gr.update()
                 return
-            pending = [*_messages(conv), {"role": "user", "content": _user_markdown(question)}]
+            pending = [*_messages(conv), {"role": "user", "content": escape_markdown(question)}]
             yield "", [*pending, {"role": "assistant", "content": "正在查找…"}], conv, gr.update()
             answer_mode = MODES.get(mode_label, "offline")
             final: Answer | None = None
@@ -174,14 +168,14 @@ def build_ui(service: Service) -> Any:
                         final = piece
                         break
                     text += piece
-                    yield "", [*pending, {"role": "assistant", "content": answer_markdown_text(text)}], conv, gr.update()
+                    yield "", [*pending, {"role": "assistant", "content": escape_markdown(text)}], conv, gr.update()
             except NoIndex as e:
                 yield "", [*pending, {"role": "assistant", "content": str(e)}], conv, gr.update()
                 return
             except Exception as e:  # the page must never hang on an error
                 log.exception("answer failed")
                 msg = f"出错了：{type(e).__name__}: {e}"
-                yield "", [*pending, {"role": "assistant", "content": answer_markdown_text(msg)}], conv, gr.update()
+                yield "", [*pending, {"role": "assistant", "content": escape_markdown(msg)}], conv, gr.update()
                 return
             assert final is not None
             conv = [*conv, Turn(question, final, answer_mode)]
@@ -256,9 +250,3 @@ def build_ui(service: Service) -> Any:
         demo.load(refresh, None, [docs, to_delete, restrict])
     demo.queue(default_concurrency_limit=service.settings.concurrency)
     return demo
-
-
-def answer_markdown_text(text: str) -> str:
-    from ui.render import escape_markdown
-
-    return escape_markdown(text)

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _SESSION_COOKIE = "rag_session"
+SESSION_SECONDS = 12 * 3600  # a browser logs in again after this long
 
 
 def read_users(spec: str) -> dict[str, str]:
@@ -122,7 +123,9 @@ class AuthGate:
         for part in headers.get("cookie", "").split(";"):
             name, _, value = part.strip().partition("=")
             if name == _SESSION_COOKIE and value in self.sessions:
-                return True
+                if time.time() - self.sessions[value][1] < SESSION_SECONDS:
+                    return True
+                self.sessions.pop(value, None)
         return False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
