@@ -78,11 +78,9 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from rag.settings import Settings
     from ui.server import serve
 
-    settings = Settings.from_env(host=args.host, port=args.port, top_k=args.k, llm=args.llm, llm_base_url=args.llm_base_url)
-    serve(args.index, settings)
+    serve(args.index, _settings(args).replace(host=args.host, port=args.port))
     return 0
 
 

@@ -84,6 +84,10 @@ color:#fff;border:0;border-radius:6px}}.err{{color:#b91c1c}}</style></head><body
 <button type="submit">登录</button></form></body></html>"""
 
 
+def _headers(scope: dict[str, Any]) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
 class AuthGate:
     """ASGI middleware: every request proves who it is, or gets 401 / the login page."""
 
@@ -108,7 +112,7 @@ class AuthGate:
         guarded = bool(self.users) or (bool(self.api_key) and path.startswith("/v1"))
         if not guarded:
             return True
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        headers = _headers(scope)
         auth = headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             return self._bearer_ok(auth[7:].strip(), path)
@@ -144,7 +148,7 @@ class AuthGate:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        headers = _headers(scope)
         response: Any
         if path.startswith("/v1"):
             response = JSONResponse(

@@ -285,10 +285,11 @@ class Service:
         """Remove documents by file name from every index; returns the names removed."""
         from rag.build import build_index
 
-        names = [s for s in sources if s in set(self.sources())]
+        indexed = set(self.sources())
+        names = [s for s in dict.fromkeys(sources) if s in indexed]
         if not names:
             return []
-        if len(names) == len(self.sources()):
+        if len(names) == len(indexed):
             raise ValueError("that would leave the index empty; keep at least one document")
         report = build_index([], self.root, self.settings, remove=names)
         for name in report.removed:
