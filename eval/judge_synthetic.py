@@ -13,7 +13,10 @@ reworded); unfaithful ones are made from those by one controlled edit per flaw k
 The edits use their own word lists (not the judge's), so this measures generalisation
 only partly: it is a sanity check beside the hand-labelled dev set, not a replacement.
 
-Run:  /tmp/venv/bin/python eval/judge_synthetic.py            (add --n 300 --seed 7 --show 5)
+Run:  python eval/judge_synthetic.py            (add --n 300 --seed 7 --show 5)
+
+The same kind of set from another genre (Chinese Wikipedia, CMRC 2018) is built by
+``eval/judge_cmrc.py`` into ``eval/datasets/cmrc_faithfulness.jsonl``.
 """
 
 from __future__ import annotations

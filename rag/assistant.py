@@ -100,13 +100,46 @@ class Assistant:
         part-of-speech tagger, the embedder); returns the milliseconds it took."""
         import time
 
+        from rag import zh
+
         t0 = time.perf_counter()
-        q = "2024年铜仁市总工会举办了多少场技能竞赛？是谁获奖？"
+        title = next((d.title for d in self.data.documents if d.title), "")
+        q = f"{title}有多少？" if title else "有多少？"
+        zh.pos_words(title or "文档")  # the tagger the answerer needs for names and places
         if self.settings.llm:
             self.retrieve(q)  # no paid LLM call just to warm up
         else:
             self.ask(q)
         return (time.perf_counter() - t0) * 1000
+
+    def term_idf(self, term: str) -> float:
+        """How rare ``term`` is in this index: BM25's inverse document frequency over chunks
+        (Robertson & Zaragoza 2009), from the stored term statistics; unseen terms are rarest."""
+        cache = self.__dict__.setdefault("_idf_cache", {})
+        if term in cache:
+            return float(cache[term])
+        import math
+
+        bm25 = self.data.bm25
+        model, n = bm25.model, max(1, int(bm25.n_docs))
+        indptr = model.scores["indptr"]
+        total = len(model.scores["indices"])
+
+        def df(token: str) -> int:
+            t = model.vocab_dict.get(token)
+            if t is None:
+                return 0
+            end = indptr[t + 1] if t + 1 < len(indptr) else total
+            return int(end - indptr[t])
+
+        d = df(term)
+        if d == 0:
+            parts = [x for x in bm25.tokenizer.tokens(term) if x in model.vocab_dict]
+            d = min((df(x) for x in parts), default=0)
+        value = math.log(1 + (n - d + 0.5) / (d + 0.5))
+        if len(cache) < 100_000:
+            cache[term] = value
+        return value
 
     # ------------------------------------------------------------------ contents
     def documents(self) -> list[Document]:
@@ -153,7 +186,7 @@ class Assistant:
             raise TypeError(f"question must be a str, got {type(question).__name__}")
         q = question.strip()
         if not q:
-            raise ValueError("question is empty: ask something, e.g. '2025年铜仁市发放了多少职工医疗互助金？'")
+            raise ValueError("question is empty: ask something about the documents, e.g. '2023年的营业收入是多少？'")
         return q[: self.settings.max_question_chars]
 
     def ask(self, question: str, history: History = (), **filters: Any) -> Answer:

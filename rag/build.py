@@ -16,6 +16,13 @@ The corpus embedder is retrained when asked (``rag reindex``, ``retrain=True``) 
 the chunks added since it was trained exceed ``Settings.embedder_retrain_fraction`` of
 the index: its vocabulary was learnt from the corpus it was trained on, and a corpus
 that has grown by a quarter is no longer that corpus.
+
+How the hybrid retriever fuses BM25 and dense lists, and which of its scoping rules it
+applies, is measured on each corpus at a full build (:mod:`rag.retrieval.fusion_fit`,
+questions made from the corpus itself; about a second for 256 articles) and stored in
+the manifest under ``"retrieval"``. An update keeps that choice until the chunks added
+since it was fitted exceed ``Settings.fusion_refit_fraction`` of the index, or the
+corpus embedder is retrained; then it is measured again.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from rag.settings import Settings
 from rag.store import (
     FORMAT_VERSION,
     FileRecord,
+    IndexData,
     IndexFormatError,
     current_version,
     discard,
@@ -257,16 +265,33 @@ def _write_version(
     from rag.retrieval.dense import DenseIndex
 
     texts = [c.index_text for c in chunks]
-    _write_bm25(folder, chunks, texts, old_chunks, previous, say)
+    bm25 = _write_bm25(folder, chunks, texts, old_chunks, previous, say)
 
     embedder_info: dict[str, Any] = {"spec": settings.embedding_model}
+    dense = embedder = None
+    retrained = False
     if settings.embedding_model != "none":
-        vectors, trained = _embed(folder, settings, chunks, texts, old_chunks, old_vectors, old_manifest, say, previous)
+        vectors, trained, embedder = _embed(
+            folder, settings, chunks, texts, old_chunks, old_vectors, old_manifest, say, previous
+        )
+        retrained = bool(trained.pop("retrained", False))
         embedder_info.update(dim=int(vectors.shape[1]), **trained)
         say("vector index", 0, 1)
-        DenseIndex.build(vectors, settings.exact_search_max).save(folder / "dense")
+        dense = DenseIndex.build(vectors, settings.exact_search_max)
+        dense.save(folder / "dense")
         say("vector index", 1, 1)
 
+    retrieval = _retrieval_choice(
+        IndexData(
+            {"embedding_model": settings.embedding_model}, files, documents, chunks, bm25, dense, embedder, folder
+        ),
+        settings,
+        old_manifest,
+        old_chunks,
+        previous,
+        retrained,
+        say,
+    )
     write_records(folder, files, documents, chunks)
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -277,12 +302,42 @@ def _write_version(
         "counts": {"files": len(files), "documents": len(documents), "chunks": len(chunks)},
         "files": {s: {"checksum": f.checksum, "path": f.path, "chunks": f.n_chunks} for s, f in sorted(files.items())},
     }
+    if retrieval is not None:
+        manifest["retrieval"] = retrieval
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _retrieval_choice(
+    data: IndexData,
+    settings: Settings,
+    old_manifest: dict[str, Any],
+    old_chunks: list[Chunk],
+    previous: Path | None,
+    retrained: bool,
+    say: Progress,
+) -> dict[str, Any] | None:
+    """The manifest's ``"retrieval"`` entry: the stored choice on an update that added at
+    most ``fusion_refit_fraction`` of the index since the fit (and kept the embedder), else
+    a new fit (None with ``fusion_fit`` off: the hand-set defaults apply)."""
+    old = old_manifest.get("retrieval")
+    if previous is not None and isinstance(old, dict) and old.get("fitted") and not retrained:
+        known = {c.id for c in old_chunks}
+        added = int(old.get("added_since_fit", 0) or 0) + sum(c.id not in known for c in data.chunks)
+        if added <= settings.fusion_refit_fraction * len(data.chunks):
+            return {**old, "added_since_fit": added}
+    if not settings.fusion_fit:
+        return None
+    from rag.retrieval.fusion_fit import fit_index
+
+    say("fitting fusion", 0, 1)
+    _, entry = fit_index(data, n=settings.fusion_questions, seed=0, candidates=settings.candidates)
+    say("fitting fusion", 1, 1)
+    return entry
 
 
 def _write_bm25(
     folder: Path, chunks: list[Chunk], texts: list[str], old_chunks: list[Chunk], previous: Path | None, say: Progress
-) -> None:
+) -> Any:
     """BM25 over every chunk; chunks already in ``previous`` keep their stored tokens.
 
     The user dictionary grows by the new chunks' terms; old chunks are not re-tokenised
@@ -302,8 +357,10 @@ def _write_bm25(
         tokens = [by_id.get(c.id) for c in chunks]
     new_texts = [t for t, tok in zip(texts, tokens, strict=True) if tok is None]
     tokenizer = Tokenizer(sorted(set(user_words) | set(corpus_terms(new_texts))))
-    BM25Index.build(texts, tokenizer, tokens=tokens).save(folder / "bm25")
+    index = BM25Index.build(texts, tokenizer, tokens=tokens)
+    index.save(folder / "bm25")
     say("BM25 index", 1, 1)
+    return index
 
 
 def _embed(
@@ -316,8 +373,9 @@ def _embed(
     old_manifest: dict[str, Any],
     say: Progress,
     previous: Path | None = None,
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """Vectors for every chunk, and what the manifest should record of the embedder's training."""
+) -> tuple[np.ndarray, dict[str, Any], Any]:
+    """Vectors for every chunk, what the manifest should record of the embedder's training
+    (with ``"retrained": True`` when it was trained just now, which is not recorded), and the embedder."""
     import shutil
 
     from rag.embed import EMBEDDER_DIR, CorpusEmbedder, load_embedder
@@ -340,7 +398,8 @@ def _embed(
             say("training embedder", 0, 1)
             trained = CorpusEmbedder.train(texts, folder / EMBEDDER_DIR)
             say("training embedder", 1, 1)
-            return _embed_batches(trained, texts, say), {"trained_on_chunks": len(chunks), "added_since_training": 0}
+            info = {"trained_on_chunks": len(chunks), "added_since_training": 0, "retrained": True}
+            return _embed_batches(trained, texts, say), info, trained
         shutil.copytree(previous / EMBEDDER_DIR, folder / EMBEDDER_DIR)  # type: ignore[operator]
         info = {"trained_on_chunks": trained_on, "added_since_training": added}
     pretrained = load_embedder(settings.embedding_model, folder)
@@ -355,7 +414,7 @@ def _embed(
             out[i] = old_vectors[reuse[c.id]]  # type: ignore[index]
     if new is not None:
         out[todo] = new
-    return out, info
+    return out, info, embedder
 
 
 def _embed_batches(embedder: Any, texts: list[str], say: Progress, batch: int = 256) -> np.ndarray:

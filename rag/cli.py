@@ -171,10 +171,11 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.eval_cmd == "run":
-        from rag.evaluation.dataset import load_dataset
+        from rag.evaluation.dataset import load_datasets
         from rag.evaluation.harness import format_summary, run_eval
 
-        items = load_dataset(args.dataset)
+        items = load_datasets(args.dataset)
+        datasets = [str(d) for d in args.dataset]
         assistant = _load(args)
         cold_ms = assistant.warm_up()  # latency figures are for a warm assistant; cold start reported apart
         summary = run_eval(
@@ -184,7 +185,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
             judge=_judge(args),
             k=args.k or 5,
             progress=not args.quiet,
-            config={"dataset": str(args.dataset), "index": str(args.index), "warm_up_ms": round(cold_ms, 1)},
+            config={
+                "dataset": datasets[0] if len(datasets) == 1 else datasets,
+                "index": str(args.index),
+                "warm_up_ms": round(cold_ms, 1),
+            },
         )
         print(format_summary(summary))
         print(f"\nwarm-up (first question, loads dictionaries and models): {cold_ms:.0f} ms")
@@ -289,8 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="evaluate retrieval, answers, faithfulness and citations")
     evs = ev.add_subparsers(dest="eval_cmd", required=True)
-    run = evs.add_parser("run", help="run a JSONL dataset and write summary.json, results.jsonl, report.md/html")
-    run.add_argument("dataset")
+    run = evs.add_parser("run", help="run JSONL datasets and write summary.json, results.jsonl, report.md/html")
+    run.add_argument(
+        "dataset",
+        nargs="+",
+        help="one or more JSONL files; figures are also given per corpus (a row's 'corpus', else the file's stem)",
+    )
     index_arg(run)
     run.add_argument("--out", required=True)
     run.add_argument("-k", type=int, default=None)

@@ -153,12 +153,16 @@ class Answer:
     passages: tuple[Passage, ...] = ()  # everything retrieved, best first
     resolved_question: str = ""  # the question after follow-up resolution
     latency_ms: float = 0.0
+    # The asked span alone, verbatim from a passage (a figure, name, date, place, person or
+    # list); "" when the question asks for a description or the answer is a refusal.
+    short_answer: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "resolved_question": self.resolved_question,
             "text": self.text,
+            "short_answer": self.short_answer,
             "refused": self.refused,
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],

@@ -38,15 +38,36 @@ class Settings:
     top_k: int = 5
     # Candidates each retriever contributes before fusion.
     candidates: int = 50
-    # Reciprocal-rank-fusion constant (Cormack et al. 2009 use 60). 30 gives the top ranks
-    # of each list more say; measured equal or better than 60 on the dev set and both probe
-    # sets (dev MRR 0.931 vs 0.917, recall@5 unchanged).
-    rrf_k: int = 30
-    # Weight of the dense list in fusion; lexical lists have weight 1.0. None = automatic:
-    # 0.3 with the corpus-trained embedder, which ranks below BM25 here (dev recall@5 0.89
-    # vs 0.93) but finds what BM25 misses (fused 0.96 dev, 0.96 on paraphrase probes; at
-    # 1.0: 0.94 / 0.96 with lower MRR), and 1.0 with a pretrained model such as bge.
+    # How the hybrid fuses BM25 and dense lists is chosen per index at ingest, from
+    # measurements on questions made from the corpus (rag/retrieval/fusion_fit.py, stored in
+    # the manifest under "retrieval"; `python eval/fit_fusion.py --index DIR` prints them).
+    # The three settings below override that choice, each its own part, when set; unset,
+    # the index's choice applies, and for an index without one the hand-set defaults
+    # (tuned on the trade-union reports) do: dense weight 0.3 / 1.0, rrf_k 30, all rules.
+    #
+    # Reciprocal-rank-fusion constant (Cormack et al. 2009 use 60). None = the index's
+    # choice, else 30 (on the reports 30 measured equal or better than 60: dev MRR 0.931
+    # vs 0.917, recall@5 unchanged).
+    rrf_k: int | None = None
+    # Weight of the dense list in fusion relative to lexical weight 1.0. None = the index's
+    # choice, else 0.3 with the corpus-trained embedder (on the reports it ranks below BM25,
+    # dev recall@5 0.89 vs 0.93, but finds what BM25 misses) and 1.0 with a pretrained model.
     dense_weight: float | None = None
+    # Scoping rules of the hybrid, applied left to right over the index's choice: "place",
+    # "year", "title" (a query naming one scopes BM25 to those documents), "compare" (split
+    # "A和B…分别…" questions), "dedup" (drop near-duplicate passages); "-name" turns one off,
+    # "all" / "none" every one. E.g. "none,dedup". Empty = the index's choice.
+    retrieval_rules: str = ""
+    # Fit the fusion at ingest (a few hundred questions made from the corpus; ~1-2 s for 256
+    # articles). Off: new indexes record the hand-set defaults instead.
+    fusion_fit: bool = True
+    # Questions the fit makes from the corpus (a deterministic seeded sample). At 300 the
+    # year rule's choice on the reports changed with the sampling seed; at 400 it did not
+    # (6 seeds), for ~1.3 s on 256 articles.
+    fusion_questions: int = 400
+    # An update keeps the stored fusion choice until the chunks added since it was fitted
+    # exceed this share of the index (or the embedder is retrained); then it is refitted.
+    fusion_refit_fraction: float = 0.25
     # Above this many chunks the FAISS index is approximate (HNSW) instead of exact: exact
     # search costs ~4.6 ms a query at 100k 256-d vectors on one core and grows linearly;
     # at 200k it reaches ~10 ms, where HNSW's ~0.5 ms is worth its build time
@@ -95,7 +116,9 @@ class Settings:
             "chunk_overlap_tokens": 0 <= self.chunk_overlap_tokens < self.chunk_tokens // 2,
             "top_k": 1 <= self.top_k <= 100,
             "candidates": self.candidates >= self.top_k,
-            "rrf_k": self.rrf_k >= 1,
+            "rrf_k": self.rrf_k is None or self.rrf_k >= 1,
+            "fusion_questions": 20 <= self.fusion_questions <= 20_000,
+            "fusion_refit_fraction": 0.0 <= self.fusion_refit_fraction <= 10.0,
             "embedder_retrain_fraction": 0.0 <= self.embedder_retrain_fraction <= 10.0,
             "dense_weight": self.dense_weight is None or 0.0 <= self.dense_weight <= 10.0,
             "max_question_chars": self.max_question_chars >= 10,
@@ -111,6 +134,8 @@ class Settings:
             "max_upload_mb": "1..2048",
             "max_upload_files": "1..1000",
             "embedder_retrain_fraction": "0..10",
+            "fusion_questions": "20..20000",
+            "fusion_refit_fraction": "0..10",
         }
         for name, ok in checks.items():
             if not ok:
@@ -126,19 +151,27 @@ class Settings:
             raw = env.get("RAG_" + f.name.upper())
             if raw is None or raw == "":
                 continue
-            default = getattr(cls(), f.name)
-            values[f.name] = _convert(f.name, raw, float if default is None else type(default))
+            values[f.name] = _convert(f.name, raw, _field_type(f))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
     def fusion_weight(self, embedding_model: str) -> float:
-        """The dense list's weight in fusion for an index built with ``embedding_model``."""
+        """The dense list's weight in fusion (lexical 1.0) without a fitted choice: the setting,
+        else the hand-set default for ``embedding_model``. An index's fitted choice is read
+        by ``rag.retrieval.retrievers.resolve_config``."""
         if self.dense_weight is not None:
             return self.dense_weight
         return 0.3 if embedding_model in ("corpus", "hashing") else 1.0
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _field_type(f: dataclasses.Field[Any]) -> type:
+    """The value type of a field, ``X | None`` counting as ``X`` (annotations are strings here)."""
+    names = {"int": int, "float": float, "bool": bool, "str": str}
+    ann = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
+    return names.get(ann.split("|")[0].strip(), str)
 
 
 def _convert(name: str, raw: str, typ: type) -> Any:

@@ -68,7 +68,10 @@ def ask(page, question: str, n: int) -> str:
 def test_answer_shows_figure_and_clickable_citation(page):
     text = ask(page, QUESTION, 1)
     assert "3234万元" in text
-    cite = page.locator('#rag-chat a.rag-cite[data-turn="0"][data-n="1"]')
+    # the short answer and its sentence both cite source 1: every [1] is a link to it
+    cites = page.locator('#rag-chat a.rag-cite[data-turn="0"][data-n="1"]')
+    assert cites.count() >= 1
+    cite = cites.first
     cite.wait_for(timeout=10_000)
     cite.click()
     active = page.locator(".rag-src.rag-active")
@@ -96,7 +99,7 @@ def test_follow_up_and_earlier_citations_keep_their_sources(page):
     second = ask(page, "那2024年呢？", 2)
     assert "资料中没有相关信息" not in second or "2024" in second
     # the first turn's [1] still opens the first turn's source, not the second's
-    page.locator('#rag-chat a.rag-cite[data-turn="0"][data-n="1"]').click()
+    page.locator('#rag-chat a.rag-cite[data-turn="0"][data-n="1"]').first.click()
     active = page.locator(".rag-src.rag-active")
     active.wait_for(timeout=5_000)
     assert active.get_attribute("id") == "rag-src-0-1"

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import pytest
 
 from rag.evaluation.compare import compare_data, compare_runs
-from rag.evaluation.dataset import load_dataset
-from rag.evaluation.harness import format_summary, run_eval
+from rag.evaluation.dataset import EvalItem, load_dataset, load_datasets
+from rag.evaluation.harness import format_summary, run_eval, score_item
 from rag.evaluation.judging import format_meta, judge_file, meta_file
 from rag.records import Answer, Citation, Passage
 
@@ -297,3 +297,184 @@ def test_cited_evidence_is_one_only_when_the_cited_passages_hold_the_evidence() 
     )
     assert score_item(item, cites_right, cites_right.passages, None)["scores"]["cited_evidence"] == 1.0
     assert score_item(item, cites_wrong, cites_wrong.passages, None)["scores"]["cited_evidence"] == 0.0
+
+
+# ---------------------------------------------------------------------------- gold answers, CMRC F1 / EM, corpora
+
+PAOPAO = _p("paopao", "玩家以水枪、小枪、锤子或是水炸弹泡封敌人。每次泡封会减少生命数，生命数耗完即算为踢爆。")
+CMRC_ROWS = [
+    {  # id collides with the first dataset's q1
+        "id": "q1",
+        "question": "玩家用什么泡封敌人？",
+        "answer": "水枪、小枪、锤子或是水炸弹",
+        "answers": ["水枪、小枪、锤子或是水炸弹", "水枪"],
+        "must_contain": ["水枪、小枪、锤子或是水炸弹"],
+        "evidence": ["玩家以水枪、小枪、锤子或是水炸弹泡封敌人"],
+        "type": "cmrc",
+    },
+    {
+        "id": "c2",
+        "question": "生命数耗完即算为什么？",
+        "answer": "踢爆",
+        "answers": ["踢爆"],
+        "must_contain": ["踢爆"],
+        "evidence": ["生命数耗完即算为踢爆"],
+        "type": "cmrc",
+    },
+]
+
+
+class CmrcAssistant(FakeAssistant):
+    """FakeAssistant, plus short answers for the two CMRC questions (the second one wrong)."""
+
+    def ask(self, question: str, history: tuple = ()) -> Answer:
+        ps = (PAOPAO, *FILLER[:4])
+        if question.startswith("玩家"):
+            text, short = "玩家以水枪、小枪、锤子或是水炸弹泡封敌人[1]。", "水枪、小枪、锤子或是水炸弹"
+            return Answer(question, text, (Citation(1, PAOPAO, ""),), False, ps, short_answer=short)
+        if question.startswith("生命"):
+            return Answer(
+                question, "每次泡封会减少生命数[1]。", (Citation(1, PAOPAO, ""),), False, ps, short_answer="泡封"
+            )
+        return super().ask(question, history)
+
+
+def _item(**kw) -> EvalItem:
+    return EvalItem(id="c", question="玩家用什么泡封敌人？", **kw)
+
+
+def test_any_one_gold_answer_makes_the_answer_right() -> None:
+    item = _item(answers=("水枪、小枪、锤子或是水炸弹", "水枪"), must_contain=("水枪、小枪、锤子或是水炸弹",))
+    only_second = Answer("q", "玩家用水枪[1]。", (Citation(1, PAOPAO, ""),), passages=(PAOPAO,))
+    row = score_item(item, only_second, [PAOPAO], None)
+    # must_contain only repeats answers[0], so it is not required in addition
+    assert row["scores"]["accuracy"] == 1.0 and row["answer_matched"] == "水枪" and row["must_contain_missing"] == []
+    assert row["answers"] == ["水枪、小枪、锤子或是水炸弹", "水枪"] and row["pass"]["answer"] is True
+    wrong = score_item(item, Answer("q", "玩家用锤子[1]。", passages=(PAOPAO,)), [PAOPAO], None)
+    assert wrong["scores"]["accuracy"] == 0.0 and wrong["answer_matched"] is None
+    assert "none of the gold answers: 水枪、小枪、锤子或是水炸弹 / 水枪" in wrong["reasons"]
+    # a must_contain that is not a gold answer is still required
+    extra = _item(answers=("水枪",), must_contain=("敌人",))
+    assert score_item(extra, only_second, [PAOPAO], None)["scores"]["accuracy"] == 0.0
+    assert score_item(extra, Answer("q", "用水枪泡封敌人。"), [], None)["scores"]["accuracy"] == 1.0
+
+
+def test_char_f1_and_em_score_the_short_answer_before_the_text() -> None:
+    item = _item(answers=("1999年",), answer="1999年")
+    with_short = Answer("q", "该游戏于1999年[1]发行。", short_answer="1999年")
+    row = score_item(item, with_short, [], None)
+    assert (row["scores"]["char_f1"], row["scores"]["exact_match"]) == (1.0, 1.0)
+    assert row["short_answer"] == "1999年"
+    # no short answer: the text without markers is scored, 该|游|戏|于|1999|年|发|行 (8) vs 1999|年 (2)
+    # LCS 2 -> P 2/8, R 1 -> F1 0.4
+    row = score_item(item, Answer("q", "该游戏于1999年[1]发行。"), [], None)
+    assert row["scores"]["char_f1"] == pytest.approx(0.4) and row["scores"]["exact_match"] == 0.0
+    assert row["short_answer"] == ""
+    # refused: 0, even if the refusal text happened to hold the answer
+    refused = score_item(item, Answer("q", "资料中没有1999年的信息。", refused=True, short_answer=""), [], None)
+    assert (refused["scores"]["char_f1"], refused["scores"]["exact_match"], refused["scores"]["accuracy"]) == (0, 0, 0)
+    # a question that should be refused has neither figure; nor has one without any gold answer
+    unanswerable = EvalItem(id="u", question="?", must_contain=(), evidence=())
+    row = score_item(unanswerable, Answer("?", "资料中没有相关信息。", refused=True), [], None)
+    assert row["scores"]["char_f1"] is None and row["scores"]["exact_match"] is None
+    assert score_item(_item(must_contain=("97",)), Answer("q", "97"), [], None)["scores"]["char_f1"] is None
+
+
+@pytest.fixture()
+def two_datasets(dataset: Path, tmp_path: Path) -> list[Path]:
+    cmrc = tmp_path / "cmrc.jsonl"
+    cmrc.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in CMRC_ROWS), encoding="utf-8")
+    return [dataset, cmrc]
+
+
+def test_figures_per_corpus_with_two_datasets(two_datasets: list[Path], tmp_path: Path) -> None:
+    items = load_datasets(two_datasets)
+    s = run_eval(items, CmrcAssistant(), tmp_path / "run", judge=FakeJudge(), k=5, progress=False)
+    rows = [json.loads(x) for x in (tmp_path / "run" / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["id"], r["corpus"]) for r in rows] == [
+        ("qa:q1", "qa"),
+        ("q2", "qa"),
+        ("q3", "qa"),
+        ("q4", "qa"),
+        ("cmrc:q1", "cmrc"),
+        ("c2", "cmrc"),
+    ]
+    assert rows[4]["short_answer"] == "水枪、小枪、锤子或是水炸弹" and rows[5]["short_answer"] == "泡封"
+    a, r = s["answer"], s["retrieval"]
+    assert set(a["per_corpus"]) == set(r["per_corpus"]) == {"qa", "cmrc"}
+    assert a["per_corpus"]["qa"]["accuracy"] == pytest.approx(1 / 3)  # as in test_summary_figures
+    assert a["per_corpus"]["cmrc"]["accuracy"] == 0.5
+    assert a["per_corpus"]["cmrc"]["char_f1"] == 0.5 and a["per_corpus"]["cmrc"]["exact_match"] == 0.5
+    assert a["per_corpus"]["cmrc"]["n"] == 2 and a["per_corpus"]["qa"]["n"] == 4
+    assert a["accuracy"] == pytest.approx(2 / 5)
+    assert r["per_corpus"]["cmrc"]["recall@5"] == 1.0 and r["per_corpus"]["qa"]["recall@5"] == pytest.approx(2 / 3)
+    assert a["n_scored"]["char_f1"] == 5 and a["n_scored"]["exact_match"] == 5  # q3 should be refused
+    assert a["per_type"]["cmrc"]["char_f1"] == 0.5
+    table = format_summary(s)
+    assert "per corpus" in table and "answer char_f1" in table and "answer exact_match" in table
+    assert re.search(r"^cmrc\s+2\s", table, re.MULTILINE)
+    md = (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+    assert "## Per corpus" in md and "chr_F1" in md and "| EM |" in md
+    assert "### c2 (cmrc · cmrc)" in md and "- short answer: 泡封" in md and "- gold answers: 踢爆" in md
+    page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Per corpus</h2>" in page and "<th>short answer</th>" in page and "<td>泡封</td>" in page
+
+
+def test_one_corpus_has_no_per_corpus_table(dataset: Path, tmp_path: Path) -> None:
+    s = _run(dataset, tmp_path / "run")
+    assert list(s["answer"]["per_corpus"]) == ["qa"]  # the file's stem
+    assert "per corpus" not in format_summary(s)
+    assert "## Per corpus" not in (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+
+
+def test_compare_shows_char_f1_em_and_corpora(two_datasets: list[Path], tmp_path: Path) -> None:
+    items = load_datasets(two_datasets)
+    run_eval(items, CmrcAssistant(), tmp_path / "a", judge=FakeJudge(), k=5, progress=False)
+    run_eval(items, CmrcAssistant(good=True), tmp_path / "b", judge=FakeJudge(), k=5, progress=False)
+    names = {m["metric"]: m for m in compare_data(tmp_path / "a", tmp_path / "b")["metrics"]}
+    assert {"answer char_f1", "answer exact_match", "accuracy [corpus qa]", "char_f1 [corpus cmrc]"} <= set(names)
+    assert names["accuracy [corpus qa]"]["delta"] == pytest.approx(1 / 3)  # q2 fixed
+    assert names["accuracy [corpus cmrc]"]["delta"] == 0.0
+
+
+class WarmCmrcAssistant(CmrcAssistant):
+    """What ``rag eval run`` needs of the assistant it loads: ``warm_up()`` too."""
+
+    def warm_up(self) -> float:
+        return 1.0
+
+
+def test_cli_eval_run_takes_several_datasets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import rag.cli
+
+    loaded: list[str] = []
+
+    def load(args):
+        loaded.append(str(args.index))
+        return WarmCmrcAssistant()
+
+    monkeypatch.setattr(rag.cli, "_load", load)  # a stub assistant instead of an index
+    monkeypatch.setattr(rag.cli, "_judge", lambda args: FakeJudge())
+    first, second = tmp_path / "dev_qa.jsonl", tmp_path / "qa.jsonl"
+    first.write_text(json.dumps(ROWS[0], ensure_ascii=False) + "\n", encoding="utf-8")
+    second.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in CMRC_ROWS), encoding="utf-8")
+    out = tmp_path / "run"
+    assert rag.cli.main(["eval", "run", str(first), str(second), "--index", "idx", "--out", str(out), "-q"]) == 0
+    assert loaded == ["idx"]
+    printed = capsys.readouterr().out
+    assert "per corpus" in printed and "answer char_f1" in printed
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["n"] == 3 and summary["config"]["dataset"] == [str(first), str(second)]
+    assert set(summary["answer"]["per_corpus"]) == {"dev_qa", "qa"}
+    assert summary["answer"]["per_corpus"]["qa"]["n"] == 2
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["dev_qa:q1", "qa:q1", "c2"]
+    assert [r["short_answer"] for r in rows] == ["", "水枪、小枪、锤子或是水炸弹", "泡封"]
+    assert [r["scores"]["exact_match"] for r in rows] == [0.0, 1.0, 0.0]
+    assert summary["answer"]["per_corpus"]["qa"]["char_f1"] == 0.5
+    # one file: the config names it alone, ids stay as they are
+    assert rag.cli.main(["eval", "run", str(second), "--out", str(tmp_path / "one"), "-q"]) == 0
+    one = json.loads((tmp_path / "one" / "summary.json").read_text(encoding="utf-8"))
+    assert one["config"]["dataset"] == str(second) and list(one["answer"]["per_corpus"]) == ["qa"]

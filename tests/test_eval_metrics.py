@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from rag.evaluation import metrics
-from rag.evaluation.dataset import DatasetError, EvalItem, load_dataset
+from rag.evaluation.dataset import DatasetError, EvalItem, load_dataset, load_datasets
 from rag.evaluation.retrieval import score_retrieval
 from rag.records import Citation, Passage
 
@@ -77,6 +77,70 @@ def test_accuracy_is_zero_when_one_string_is_missing() -> None:
 def test_accuracy_wrong_number_fails_and_markers_do_not_split_a_figure() -> None:
     assert metrics.accuracy("共举办79场。", ["97"]) == 0.0
     assert metrics.accuracy("会员总数12.2万[1]人。", ["12.2万人"]) == 1.0
+
+
+def test_several_gold_answers_any_one_counts() -> None:
+    answers = ["1999年10月", "1999年"]
+    assert metrics.answers_accuracy("成立于１９９９年。", answers) == 1.0  # the second one, full-width digits
+    assert metrics.matched_answer("成立于１９９９年。", answers) == "1999年"
+    assert metrics.answers_accuracy("成立于1999年10月[1]。", answers) == 1.0
+    assert metrics.answers_accuracy("成立于2000年。", answers) == 0.0
+    assert metrics.matched_answer("成立于2000年。", answers) is None
+
+
+def test_must_contain_repeating_the_first_gold_answer_is_not_required_in_addition() -> None:
+    # must_contain copies answers[0]; an answer holding only answers[1] is still right
+    assert metrics.extra_required(["水枪、小枪"], ["水枪、小枪", "水枪"]) == ()
+    assert metrics.answers_accuracy("玩家用水枪泡封敌人。", ["水枪、小枪", "水枪"], ["水枪、小枪"]) == 1.0
+    # a must_contain that says something else stays required
+    assert metrics.extra_required(["敌人"], ["水枪"]) == ("敌人",)
+    assert metrics.answers_accuracy("用水枪。", ["水枪"], ["敌人"]) == 0.0
+    assert metrics.answers_accuracy("用水枪泡封敌人。", ["水枪"], ["敌人"]) == 1.0
+    # without gold answers must_contain works as before: all of them
+    assert metrics.answers_accuracy("共举办97场。", [], ["97", "2.59万"]) == 0.0
+
+
+# ---------------------------------------------------------------------------- CMRC 2018 F1 / EM
+
+
+def test_cmrc_segments_chinese_characters_alone_other_text_in_words() -> None:
+    assert metrics.cmrc_segments("1999年10月") == ["1999", "年", "10", "月"]
+    assert metrics.cmrc_segments(" 《The Beatles》乐队， ") == ["the", "beatles", "乐", "队"]
+    assert metrics.cmrc_segments("2.59万人次。") == ["2.59", "万", "人", "次"]
+    assert metrics.cmrc_segments("“”。！") == []
+
+
+@pytest.mark.parametrize(
+    ("pred", "golds", "f1", "em"),
+    [
+        # 1999|年 vs 1999|年|10|月: LCS 2, P 2/2, R 2/4 -> F1 2/3
+        ("1999年", ["1999年10月"], 2 / 3, 0.0),
+        # the other way round: P 2/4, R 2/2 -> 2/3
+        ("1999年10月", ["1999年"], 2 / 3, 0.0),
+        # longest common SUBSTRING, not subsequence: 甲乙丙丁 vs 甲丙丁 -> 丙丁 = 2, P 2/4, R 2/3 -> 4/7
+        ("甲乙丙丁", ["甲丙丁"], 4 / 7, 0.0),
+        # punctuation, case and spaces do not count
+        ("《the Beatles》。", ["The Beatles"], 1.0, 1.0),
+        ("1999 年", ["1999年"], 1.0, 1.0),
+        # the / beatles / 乐 / 队 vs beatles: LCS 1, P 1/4, R 1 -> 0.4
+        ("The Beatles乐队", ["beatles"], 0.4, 0.0),
+        # best over the gold answers
+        ("周星驰", ["刘德华", "周星驰主演"], 2 * 1 * 0.6 / 1.6, 0.0),
+        ("踢爆", ["被踢爆", "踢爆"], 1.0, 1.0),
+        # nothing shared, or nothing left after normalisation
+        ("上海", ["北京"], 0.0, 0.0),
+        ("。", ["北京"], 0.0, 0.0),
+        ("北京", [], 0.0, 0.0),
+    ],
+)
+def test_char_f1_and_exact_match_known_cases(pred: str, golds: list[str], f1: float, em: float) -> None:
+    assert metrics.char_f1(pred, golds) == pytest.approx(f1)
+    assert metrics.exact_match(pred, golds) == em
+
+
+def test_scored_prediction_prefers_the_short_answer() -> None:
+    assert metrics.scored_prediction("成立于1999年[1]。", "1999年") == "1999年"
+    assert metrics.scored_prediction("成立于1999年[1][2]。", "  ") == "成立于1999年。"
 
 
 # ---------------------------------------------------------------------------- token F1
@@ -208,6 +272,7 @@ def test_expected_refusal_from_type_or_empty_fields() -> None:
     assert EvalItem("b", "?", must_contain=(), evidence=()).expects_refusal
     assert not EvalItem("c", "?", must_contain=("97",), evidence=()).expects_refusal
     assert not EvalItem("d", "?").expects_refusal  # nothing known: not an unanswerable question
+    assert not EvalItem("e", "?", must_contain=(), evidence=(), answers=("踢爆",)).expects_refusal
 
 
 # ---------------------------------------------------------------------------- retrieval (reused)
@@ -252,6 +317,59 @@ def test_load_dataset_errors_name_the_line(tmp_path, text: str, message: str) ->
     path.write_text(text, encoding="utf-8")
     with pytest.raises(DatasetError, match=message):
         load_dataset(path)
+
+
+def test_load_dataset_reads_answers_and_corpus(tmp_path) -> None:
+    path = tmp_path / "cmrc_qa.jsonl"
+    path.write_text(
+        '{"id": "a", "question": "哪年？", "answer": "1999年", "answers": ["1999年", "1999年10月", ""]}\n'
+        '{"id": "b", "question": "谁？", "answers": "周星驰", "corpus": "films"}\n'
+        '{"id": "c", "question": "几场？", "must_contain": ["97"]}\n',
+        encoding="utf-8",
+    )
+    a, b, c = load_dataset(path)
+    assert a.answers == ("1999年", "1999年10月") and a.gold_answers == a.answers
+    assert b.answers == ("周星驰",) and c.answers is None
+    assert (a.corpus, b.corpus, c.corpus) == ("cmrc_qa", "films", "cmrc_qa")  # the stem unless the row says
+    assert a.to_dict()["answers"] == ["1999年", "1999年10月"] and a.to_dict()["corpus"] == "cmrc_qa"
+    assert c.to_dict()["answers"] is None
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "a", "answers": [1999]}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r":1: 'answers' must be a list"):
+        load_dataset(bad)
+
+
+def test_load_datasets_prefixes_only_colliding_ids(tmp_path) -> None:
+    (tmp_path / "dev_qa.jsonl").write_text(
+        '{"id": "q1", "question": "甲？"}\n{"id": "d2", "question": "乙？"}\n', encoding="utf-8"
+    )
+    (tmp_path / "qa.jsonl").write_text(
+        '{"id": "q1", "question": "丙？"}\n{"id": "c2", "question": "丁？"}\n', encoding="utf-8"
+    )
+    items = load_datasets([tmp_path / "dev_qa.jsonl", tmp_path / "qa.jsonl"])
+    assert [i.id for i in items] == ["dev_qa:q1", "d2", "qa:q1", "c2"]
+    assert [i.corpus for i in items] == ["dev_qa", "dev_qa", "qa", "qa"]
+    assert [i.question for i in items] == ["甲？", "乙？", "丙？", "丁？"]
+    # one file: ids as they are
+    assert [i.id for i in load_datasets([tmp_path / "qa.jsonl"])] == ["q1", "c2"]
+    # two files with the same stem are told apart by their folder
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "qa.jsonl").write_text('{"id": "q1", "question": "戊？"}\n', encoding="utf-8")
+    both = load_datasets([tmp_path / "qa.jsonl", tmp_path / "b" / "qa.jsonl"])
+    assert [(i.id, i.corpus) for i in both] == [
+        (f"{tmp_path.name}/qa:q1", f"{tmp_path.name}/qa"),
+        ("c2", f"{tmp_path.name}/qa"),
+        ("b/qa:q1", "b/qa"),
+    ]
+
+
+def test_cmrc_trial_dataset_loads_with_answers() -> None:
+    path = Path(__file__).resolve().parents[2] / "shared" / "eval" / "cmrc2018_trial" / "qa.jsonl"
+    if not path.is_file():
+        pytest.skip(f"no {path}")
+    items = load_dataset(path)
+    assert len(items) == 1000 and all(i.answers for i in items) and {i.corpus for i in items} == {"qa"}
+    assert not any(i.expects_refusal for i in items)
 
 
 def test_dev_dataset_loads() -> None:

@@ -1,7 +1,9 @@
 """Tests of the offline faithfulness judge (rag.judge): claims, checks, ROC-AUC, meta-evaluation.
 
-The hand-made cases use invented sentences in the corpus style; each has a known right
-answer (supported or not, and why). The last test guards the dev-set ROC-AUC.
+The hand-made cases use invented sentences, first in the style of the development corpus
+(work reports), then of other genres (a company report, a statistics bulletin, an encyclopedia
+entry, a regulation); each has a known right answer (supported or not, and why). One test
+guards the dev-set ROC-AUC.
 """
 
 from __future__ import annotations
@@ -315,3 +317,117 @@ def test_meta_evaluate_treats_null_none_and_missing_flaw_alike() -> None:
     rep = meta_evaluate(rows, stub)
     assert rep["overall"]["n_faithful"] == 4 and rep["overall"]["roc_auc"] == 1.0
     assert set(rep["per_flaw"]) == {"changed_number"}
+
+
+# ---------------------------------------------------------------------------- other genres
+#
+# The judge's word lists hold general Chinese only; these passages (made up here) come from
+# genres other than work reports. In each, a faithful paraphrase must pass and a wrong figure,
+# a wrong entity and an unsupported addition must be caught.
+
+GENRES: dict[str, tuple[str, list[str], dict[str, tuple[str, str]]]] = {
+    "company_report": (
+        "2024年，华岳科技股份有限公司实现营业收入128.6亿元，同比增长14.2%；归属于上市公司股东的净利润9.3亿元。"
+        "公司全年研发投入7.8亿元，占营业收入的6.1%。报告期内，公司在成都新建智能制造基地一座，员工总数达到12,450人。",
+        [
+            "华岳科技2024年的营业收入为128.6亿元，比上年增长14.2%；全年研发投入7.8亿元。",
+            "报告期内公司在成都新建了一座智能制造基地，员工总数达12450人。",
+        ],
+        {
+            "wrong_figure": ("2024年华岳科技实现营业收入126.8亿元，同比增长14.2%。", "126.8"),
+            "wrong_entity": ("报告期内，公司在西安新建智能制造基地一座。", "西安"),
+            "unsupported": ("报告期内，公司在成都新建智能制造基地一座，并计划于2026年在德国设立欧洲总部。", "德国"),
+        },
+    ),
+    "statistics_bulletin": (
+        "岳阳市2023年国民经济和社会发展统计公报。全年全市地区生产总值5,210亿元，比上年增长5.6%。"
+        "其中，第一产业增加值312亿元，增长3.1%；第二产业增加值2,015亿元，增长6.2%；第三产业增加值2,883亿元，"
+        "增长5.4%。年末全市常住人口为872.4万人，城镇化率为68.5%。",
+        [
+            "2023年岳阳市实现地区生产总值5210亿元，较上年增长5.6%。",
+            "全市年末常住人口872.4万人，城镇化率68.5%。",
+        ],
+        {
+            "wrong_figure": ("2023年岳阳市第二产业增加值2015亿元，增长6.8%。", "6.8"),
+            # every figure occurs, but 6.2% is the growth of another sector
+            "figure_of_another_item": ("第三产业增加值2883亿元，增长6.2%。", "5.4"),
+            "wrong_entity": ("2023年常德市地区生产总值5210亿元，比上年增长5.6%。", "常德市"),
+            "unsupported": ("年末全市常住人口为872.4万人，城镇化率为68.5%，居全省第一。", "全省"),
+        },
+    ),
+    "encyclopedia": (
+        "长江\n长江是亚洲第一长河，全长约6,300公里，发源于青藏高原的唐古拉山脉，流经青海、西藏、四川、云南、重庆、"
+        "湖北、湖南、江西、安徽、江苏和上海，在上海注入东海。长江流域面积约180万平方公里，干流上的三峡水利枢纽"
+        "于2006年全面建成。",
+        [
+            "长江发源于唐古拉山脉，全长约6300公里，最终在上海注入东海。",
+            "三峡水利枢纽位于长江干流，2006年全面建成。",
+        ],
+        {
+            "wrong_figure": ("长江全长约3,600公里，发源于青藏高原的唐古拉山脉。", "3,600"),
+            "wrong_entity": ("长江发源于青藏高原的昆仑山脉。", "昆仑山脉"),
+            "wrong_date": ("三峡水利枢纽于2009年全面建成。", "2009"),
+            "unsupported": ("长江流域面积约180万平方公里，流域内人口超过4亿。", "4亿"),
+        },
+    ),
+    "regulation": (
+        "第十二条 经营者应当自收到消费者退货申请之日起七日内办理退款；逾期未办理的，由市场监督管理部门责令改正，"
+        "并处五千元以上五万元以下罚款。第十三条 本办法自2025年3月1日起施行。",
+        [
+            "经营者应在收到消费者的退货申请后七日内办理退款。",
+            "逾期未办理退款的，由市场监督管理部门责令改正，并处五千元以上五万元以下的罚款。",
+        ],
+        {
+            "wrong_figure": ("逾期未办理的，并处五千元以上十万元以下罚款。", "十万"),
+            "wrong_entity": ("逾期未办理的，由公安机关责令改正。", "公安机关"),
+            "unsupported": ("本办法自2025年3月1日起施行，有效期五年。", "五年"),
+            # 未办理 two clauses on does not license negating the duty itself
+            "negation": ("经营者可以不办理退款。", "不办理"),
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("genre", sorted(GENRES))
+def test_faithful_paraphrases_pass_in_other_genres(judge: OfflineJudge, genre: str) -> None:
+    context, paraphrases, _ = GENRES[genre]
+    for answer in paraphrases:
+        r = judge.judge("", [context], answer)
+        assert r.faithfulness >= 0.75 and not r.unsupported, (answer, r)
+
+
+@pytest.mark.parametrize(
+    ("genre", "flaw"), [(g, f) for g in sorted(GENRES) for f in sorted(GENRES[g][2])], ids=lambda x: str(x)
+)
+def test_flaws_are_caught_in_other_genres(judge: OfflineJudge, genre: str, flaw: str) -> None:
+    context, paraphrases, flaws = GENRES[genre]
+    answer, named = flaws[flaw]
+    r = judge.judge("", [context], answer)
+    assert r.faithfulness < 0.5 and r.unsupported, (answer, r)
+    assert any(named in c.reason for c in r.unsupported), (named, r.unsupported)
+    assert r.faithfulness < min(judge.judge("", [context], p).faithfulness for p in paraphrases)
+
+
+def test_negation_characters_inside_names_are_not_negations(judge: OfflineJudge) -> None:
+    ctx = ["该植物分布于不丹、尼泊尔、非洲东部以及中国的云南、西藏等地，生长于海拔1,200米至2,800米的山坡。"]
+    r = judge.judge("", ctx, "分布于不丹、尼泊尔、非洲东部以及中国的云南、西藏等地。")
+    assert r.faithfulness >= 0.9, r
+
+
+def test_two_people_swapped_between_roles_are_unsupported(judge: OfflineJudge) -> None:
+    ctx = ["安史之乱时，他随史思明攻打河阳，趁夜率五百人投降李光弼，唐肃宗召至京师，赐名李忠臣。"]
+    assert judge.judge("", ctx, "安史之乱时，他随史思明攻打河阳，后投降李光弼。").faithfulness >= 0.75
+    bad = judge.judge("", ctx, "安史之乱时，他随李光弼攻打河阳，趁夜率五百人投降史思明。")
+    assert bad.faithfulness < 0.5, bad
+
+
+def test_judge_code_holds_no_corpus_words() -> None:
+    """The judge keeps general Chinese only: no word of the development corpus (trade-union reports)."""
+    corpus_words = ("工会", "职工", "劳模", "会员", "铜仁", "贵州")
+    root = Path(__file__).resolve().parents[1] / "rag" / "judge"
+    paths = sorted(root.glob("*.py"))
+    assert len(paths) >= 8, root
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        found = [w for w in corpus_words if w in text]
+        assert not found, (path.name, found)

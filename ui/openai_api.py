@@ -92,6 +92,7 @@ def _extra(ans: Answer) -> dict[str, Any]:
     return {
         "sources": [citation_dict(c) for c in ans.citations],
         "refused": ans.refused,
+        "short_answer": ans.short_answer,
         "resolved_question": ans.resolved_question,
     }
 

@@ -24,7 +24,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rag.answer.extractive import Mention, find_places, find_years
+from rag import zh
+from rag.answer.question import Mention, analyze_question, find_places, find_years
 
 __all__ = ["history_questions", "is_followup", "resolve_followup"]
 
@@ -33,7 +34,8 @@ _ELLIPSIS_RE = re.compile(
     r"(?:的情况呢?|的呢|呢|怎么样|如何|又如何|又是多少|的数据呢?)\s*[？?。!！]*\s*$"
 )
 _ANAPHORA_RE = re.compile(r"^\s*(?:那么?|那|还有|另外|其中|他们|它们?|该|这个|这些|此外|同期|同年|当年|其|也|又|再)")
-_ORG_AFTER_PLACE_RE = re.compile(r"^(?:总工会|工会|市总工会|区总工会|县总工会)")
+# An organisation named after the place ("临江市" + "人民政府", "南川区" + "总工会").
+_ORG_AFTER_PLACE_RE = re.compile(r"^[\u4e00-\u9fff]{0,4}?(?:" + "|".join(zh.ORG_SUFFIXES[:-8]) + ")")
 _TOPIC_TAIL = (
     (re.compile(r"多少|几"), "有多少？"),
     (re.compile(r"哪些|哪几"), "有哪些？"),
@@ -63,7 +65,7 @@ def history_questions(history: Iterable[Any]) -> list[str]:
 
 
 def _places(q: str, known: Sequence[str]) -> list[Mention]:
-    return [m for m in find_places(q, known) if m.kind in ("place", "qualifier")]
+    return find_places(q, known)
 
 
 def is_followup(question: str, known_places: Iterable[str] = ()) -> bool:
@@ -122,10 +124,8 @@ def _tail(prev: str) -> str:
 
 def _content_words(question: str, known: Sequence[str]) -> int:
     """How many content words ``question`` has besides its places and years."""
-    from rag.answer.extractive import parse_question
-
-    info = parse_question(question, known)
-    return len(info.context_terms)
+    q = analyze_question(question, known)
+    return sum(t not in q.places and not any(t in p or p in t for p in q.places) for t in q.terms)
 
 
 def _resolve_one(question: str, prev: str, known: Sequence[str]) -> str:

@@ -41,16 +41,23 @@ _PER_SIDE = 3
 
 
 def known_places(assistant: Any) -> list[str]:
-    """The places the index's documents are about (``meta["place"]``)."""
+    """The places the index's documents are about (``meta["place"]``) and the place names
+    its text writes (the tokenizer's corpus words that end in an administrative suffix)."""
     cached = getattr(assistant, "_known_places_cache", None)
     if cached is not None:
         return list(cached)
     out: dict[str, None] = {}
-    for d in getattr(getattr(assistant, "data", None), "documents", ()) or ():
+    data = getattr(assistant, "data", None)
+    for d in getattr(data, "documents", ()) or ():
         meta = getattr(d, "meta", {}) or {}
         v = str(meta.get("place", "")).strip()
         if v:
             out.setdefault(v, None)
+    # names before an administrative suffix that the corpus itself writes (found at ingest)
+    tk = getattr(getattr(data, "bm25", None), "tokenizer", None)
+    for w in getattr(tk, "user_words", ()) or ():
+        if re.search(r"(?:省|自治区|市|自治州|州|县|区|镇|乡)$", w) and len(w) >= 3:
+            out.setdefault(w, None)
     places = list(out)
     with contextlib.suppress(AttributeError):  # a frozen or slotted stand-in keeps no cache
         assistant._known_places_cache = tuple(places)
@@ -100,7 +107,7 @@ def resolve(assistant: Any, question: str, history: Sequence[Any]) -> str:
 
 def retrieve_for(assistant: Any, question: str, **filters: Any) -> list[Passage]:
     """``top_k`` passages for ``question``, plus the best few for each side of a comparison."""
-    from rag.answer.extractive import comparison_queries
+    from rag.answer.question import comparison_queries
 
     k = assistant.settings.top_k
     passages = list(assistant.retrieve(question, k=k, **filters))
@@ -119,7 +126,7 @@ def retrieve_for(assistant: Any, question: str, **filters: Any) -> list[Passage]
 
 def contrast_for(assistant: Any, question: str, **filters: Any) -> list[Passage]:
     """Passages for ``question`` without its places and years, to tell "not reported here" from "not at all"."""
-    from rag.answer.extractive import without_constraints
+    from rag.answer.question import without_constraints
 
     stripped = without_constraints(question, known_places(assistant))
     if len(stripped) < 4:
@@ -128,14 +135,30 @@ def contrast_for(assistant: Any, question: str, **filters: Any) -> list[Passage]
 
 
 def _prepare(assistant: Any, question: str, history: Sequence[Any], filters: dict[str, Any]) -> tuple[Any, ...]:
-    from rag.answer.extractive import analyze
-    from rag.answer.refusal import judge
-
     resolved = resolve(assistant, question, history)
     passages = retrieve_for(assistant, resolved, **filters)
-    contrast = contrast_for(assistant, resolved, **filters)
-    analysis = analyze(resolved, passages, known_places(assistant), contrast)
-    return resolved, passages, analysis, judge(analysis)
+    answerer = _extractive(assistant)
+    analysis = answerer.analyze(resolved, passages)
+    return resolved, passages, analysis, answerer.verdict(analysis)
+
+
+def _extractive(assistant: Any) -> Any:
+    """The assistant's offline answerer, with the index's term statistics."""
+    from rag.answer.extractive import ExtractiveAnswerer
+
+    return ExtractiveAnswerer(
+        assistant.settings,
+        known_places(assistant),
+        idf=getattr(assistant, "term_idf", None),
+        tokenizer=corpus_tokenizer(assistant),
+    )
+
+
+def corpus_tokenizer(assistant: Any) -> Any:
+    """The index's jieba (with the words found in the corpus at ingest), or None."""
+    bm25 = getattr(getattr(assistant, "data", None), "bm25", None)
+    tk = getattr(bm25, "tokenizer", None)
+    return tk.jieba() if tk is not None and hasattr(tk, "jieba") else None
 
 
 def _finish(ans: Answer, question: str, resolved: str, t0: float) -> Answer:
@@ -193,7 +216,6 @@ def answer_question(assistant: Any, question: str, history: Sequence[Any] = (), 
     ``filters`` go to ``assistant.retrieve`` (``sources=``, ``titles=``). Separate questions
     about different places asked in one go are answered one by one and joined.
     """
-    from rag.answer.extractive import ExtractiveAnswerer
     from rag.answer.refusal import refusal_answer
 
     t0 = time.perf_counter()
@@ -212,13 +234,12 @@ def answer_question(assistant: Any, question: str, history: Sequence[Any] = (), 
             return _finish(_llm(assistant).answer(resolved, passages, history), question, resolved, t0)
         except LLMError as e:
             log.warning("LLM answer failed, answering extractively: %s", e)
-    ex = ExtractiveAnswerer(assistant.settings, known_places(assistant))
+    ex = _extractive(assistant)
     return _finish(ex.answer(resolved, passages, history, analysis=analysis), question, resolved, t0)
 
 
 def stream_answer(assistant: Any, question: str, history: Sequence[Any] = (), **filters: Any) -> Iterator[str | Answer]:
     """Like :func:`answer_question`, yielding text pieces (LLM tokens) and then the final ``Answer``."""
-    from rag.answer.extractive import ExtractiveAnswerer
     from rag.answer.refusal import refusal_answer
 
     t0 = time.perf_counter()
@@ -252,7 +273,7 @@ def stream_answer(assistant: Any, question: str, history: Sequence[Any] = (), **
             if sent:
                 raise
             log.warning("LLM stream failed, answering extractively: %s", e)
-    ex = ExtractiveAnswerer(assistant.settings, known_places(assistant))
+    ex = _extractive(assistant)
     ans = _finish(ex.answer(resolved, passages, history, analysis=analysis), question, resolved, t0)
     yield ans.text
     yield ans

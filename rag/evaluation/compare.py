@@ -29,7 +29,19 @@ _ANSWER = ANSWER_METRICS
 
 
 def _metric_rows(summary: dict[str, Any]) -> dict[str, float | None]:
-    """Flat ``{"answer accuracy": 0.8, "accuracy [numeric]": 0.9, ...}`` of one summary."""
+    """Flat ``{"answer accuracy": 0.8, "accuracy [numeric]": 0.9, ...}`` of one summary.
+
+    Every answer figure of :data:`~rag.evaluation.harness.ANSWER_METRICS` (``char_f1``
+    and ``exact_match`` included), then accuracy and recall@k per question type, then --
+    when the run covers more than one corpus -- accuracy, character F1, EM and recall@k
+    per corpus.
+
+    >>> s = {"answer": {"char_f1": 0.5, "per_corpus": {"qa": {"char_f1": 0.4}, "dev": {"char_f1": 0.6}}},
+    ...      "retrieval": {"recall@5": 1.0, "per_corpus": {"qa": {"recall@5": 1.0}, "dev": {"recall@5": 1.0}}}}
+    >>> rows = _metric_rows(s)
+    >>> rows["answer char_f1"], rows["char_f1 [corpus qa]"], rows["recall@5 [corpus dev]"]
+    (0.5, 0.4, 1.0)
+    """
     out: dict[str, float | None] = {}
     retrieval, answer = summary.get("retrieval", {}), summary.get("answer", {})
     rkeys = [key for key in retrieval if key.startswith("recall@")]
@@ -47,6 +59,14 @@ def _metric_rows(summary: dict[str, Any]) -> dict[str, float | None]:
     for t, block in sorted(retrieval.get("per_type", {}).items()):
         for key in rkeys:
             out[f"{key} [{t}]"] = block.get(key)
+    per_corpus = answer.get("per_corpus", {})
+    if len(set(per_corpus) | set(retrieval.get("per_corpus", {}))) > 1:
+        for c, block in sorted(per_corpus.items()):
+            for key in ("accuracy", "char_f1", "exact_match"):
+                out[f"{key} [corpus {c}]"] = block.get(key)
+        for c, block in sorted(retrieval.get("per_corpus", {}).items()):
+            for key in rkeys:
+                out[f"{key} [corpus {c}]"] = block.get(key)
     return out
 
 

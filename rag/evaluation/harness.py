@@ -9,10 +9,12 @@
 Each question is asked once (``assistant.ask``); the retrieval figures are computed on the
 passages the answerer saw (``Answer.passages``), so nothing runs twice. The run folder gets:
 
-* ``summary.json`` -- the figures overall and per question type, latency, run config;
-* ``results.jsonl`` -- one line per question: the answer, its citations, the retrieved
-  passages, missing ``must_contain`` strings, the rank of every evidence string, the
-  judge's per-claim verdicts, the ALCE per-sentence verdicts and all scores;
+* ``summary.json`` -- the figures overall, per question type and per corpus, latency,
+  run config;
+* ``results.jsonl`` -- one line per question: the answer and its short answer, its
+  citations, the retrieved passages, the gold answer found or the missing
+  ``must_contain`` strings, the rank of every evidence string, the judge's per-claim
+  verdicts, the ALCE per-sentence verdicts and all scores;
 * ``report.md`` and a self-contained ``report.html`` (plots inline as base64 PNG).
 
 Figures and their definitions: :mod:`rag.evaluation.metrics` (answers) and
@@ -37,7 +39,7 @@ from rag.evaluation.report import format_summary, write_reports
 from rag.evaluation.retrieval import evidence_found, latency_summary, score_retrieval
 from rag.records import Answer, Passage
 
-__all__ = ["ANSWER_METRICS", "default_judge", "format_summary", "run_eval", "score_item", "summarize"]
+__all__ = ["ANSWER_METRICS", "MEAN_METRICS", "default_judge", "format_summary", "run_eval", "score_item", "summarize"]
 
 SUMMARY_FILE = "summary.json"
 RESULTS_FILE = "results.jsonl"
@@ -45,12 +47,16 @@ ANSWER_METRICS = (
     "accuracy",
     "cited_evidence",
     "token_f1",
+    "char_f1",
+    "exact_match",
     "faithfulness",
     "citation_precision",
     "citation_recall",
     "refusal_accuracy",
     "false_refusal_rate",
 )
+# The answer figures that are a mean of a per-question score (the refusal rates are not).
+MEAN_METRICS = tuple(m for m in ANSWER_METRICS if m not in ("refusal_accuracy", "false_refusal_rate"))
 # Exceptions meaning "the assistant cannot answer at all" (e.g. ask() not wired yet):
 # stop the run instead of recording the same failure for every question.
 _FATAL = (ImportError, NotImplementedError, MemoryError)
@@ -87,6 +93,18 @@ def score_item(
 
     ``passages`` are the retrieved passages, best first (normally ``answer.passages``);
     ``judge`` may be None, which leaves faithfulness and the citation figures out.
+
+    Accuracy: with gold ``answers``, the answer must hold any one of them (plus the
+    ``must_contain`` strings that do not merely repeat a gold answer,
+    :func:`~rag.evaluation.metrics.extra_required`); without, every ``must_contain``
+    string. ``char_f1`` / ``exact_match`` (CMRC 2018) score ``answer.short_answer``, or the
+    answer text without markers when it has none, against the gold answers; a refusal
+    scores 0, and a question that should be refused has neither.
+
+    >>> item = EvalItem(id="c1", question="何时成立？", answers=("1999年10月", "1999年"), corpus="cmrc")
+    >>> row = score_item(item, Answer("何时成立？", "成立于1999年[1]。", short_answer="1999年"), [], None)
+    >>> row["scores"]["accuracy"], row["scores"]["exact_match"], row["answer_matched"], row["corpus"]
+    (1.0, 1.0, '1999年', 'cmrc')
     """
     refused = bool(answer.refused)
     scores: dict[str, float | None] = {}
@@ -109,9 +127,18 @@ def score_item(
 
     # --- answer correctness
     missing: list[str] = []
-    if item.must_contain and not item.expects_refusal:
-        missing = list(item.must_contain) if refused else metrics.missing_strings(answer.text, item.must_contain)
-        scores["accuracy"] = 0.0 if missing else 1.0
+    matched: str | None = None
+    no_gold_answer = False  # gold answers given and none of them is in the answer
+    if (item.answers or item.must_contain) and not item.expects_refusal:
+        required = metrics.extra_required(item.must_contain, item.answers)
+        if refused:
+            missing, no_gold_answer = list(required), bool(item.answers)
+        else:
+            missing = metrics.missing_strings(answer.text, required)
+            if item.answers:
+                matched = metrics.matched_answer(answer.text, item.answers)
+                no_gold_answer = matched is None
+        scores["accuracy"] = 0.0 if missing or no_gold_answer else 1.0
     else:
         scores["accuracy"] = None
     if item.evidence and not item.expects_refusal:
@@ -124,6 +151,14 @@ def score_item(
         scores["token_f1"] = 0.0 if refused else metrics.token_f1(answer.text, item.answer)
     else:
         scores["token_f1"] = None
+    short_answer = str(getattr(answer, "short_answer", "") or "")
+    gold = item.gold_answers
+    if gold and not item.expects_refusal:
+        prediction = metrics.scored_prediction(answer.text, short_answer)
+        scores["char_f1"] = 0.0 if refused else metrics.char_f1(prediction, gold)
+        scores["exact_match"] = 0.0 if refused else metrics.exact_match(prediction, gold)
+    else:
+        scores["char_f1"] = scores["exact_match"] = None
     scores["refusal_correct"] = float(refused == item.expects_refusal)
 
     # --- support of what was said
@@ -149,17 +184,20 @@ def score_item(
         answer_pass = scores["accuracy"] == 1.0
     else:
         answer_pass = None
-    reasons = _reasons(item, refused, missing, evidence_rows, claims, sentences, k, error)
+    reasons = _reasons(item, refused, missing, no_gold_answer, evidence_rows, claims, sentences, k, error)
 
     return {
         "id": item.id,
         "type": item.type,
+        "corpus": item.corpus,
         "question": item.question,
         "resolved_question": answer.resolved_question,
         "reference": item.answer,
+        "answers": None if item.answers is None else list(item.answers),
         "must_contain": None if item.must_contain is None else list(item.must_contain),
         "expects_refusal": item.expects_refusal,
         "answer": answer.text,
+        "short_answer": short_answer,
         "refused": refused,
         "error": error,
         "citations": [
@@ -177,6 +215,7 @@ def score_item(
         "source_file_rank": next((i + 1 for i, p in enumerate(passages) if p.source == item.source_file), None)
         if item.source_file
         else None,
+        "answer_matched": matched,
         "must_contain_missing": missing,
         "evidence": evidence_rows,
         "claims": claims,
@@ -199,6 +238,7 @@ def _reasons(
     item: EvalItem,
     refused: bool,
     missing: list[str],
+    no_gold_answer: bool,
     evidence: list[dict[str, Any]],
     claims: list[dict[str, Any]],
     sentences: list[dict[str, Any]],
@@ -213,6 +253,8 @@ def _reasons(
         out.append("answered a question the documents do not answer (should refuse)")
     if refused and not item.expects_refusal:
         out.append("refused an answerable question")
+    if no_gold_answer and not refused and item.answers:
+        out.append("none of the gold answers: " + " / ".join(item.answers))
     if missing and not refused:
         out.append("missing: " + "、".join(missing))
     for ev in evidence:
@@ -250,7 +292,7 @@ def _answer_block(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     expected = [bool(r["expects_refusal"]) for r in rows]
     refused = [bool(r["refused"]) for r in rows]
     block: dict[str, Any] = {"n": len(rows)}
-    for name in ("accuracy", "cited_evidence", "token_f1", "faithfulness", "citation_precision", "citation_recall"):
+    for name in MEAN_METRICS:
         block[name] = metrics.mean(r["scores"].get(name) for r in rows)
     block["refusal_accuracy"] = metrics.refusal_accuracy(expected, refused)
     block["false_refusal_rate"] = metrics.false_refusal_rate(expected, refused)
@@ -259,10 +301,7 @@ def _answer_block(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def _counts(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     """How many questions each answer figure averages over."""
-    out = {
-        name: sum(r["scores"].get(name) is not None for r in rows)
-        for name in ("accuracy", "cited_evidence", "token_f1", "faithfulness", "citation_precision", "citation_recall")
-    }
+    out = {name: sum(r["scores"].get(name) is not None for r in rows) for name in MEAN_METRICS}
     out["refusal_accuracy"] = sum(bool(r["expects_refusal"]) for r in rows)
     out["false_refusal_rate"] = len(rows) - out["refusal_accuracy"]
     return out
@@ -272,16 +311,28 @@ def summarize(rows: Sequence[dict[str, Any]], *, k: int = 5, config: dict[str, A
     """The ``summary.json`` dict from the lines of ``results.jsonl``.
 
     Every figure is a macro mean over the questions it applies to (None when none does);
-    ``answer.n_scored`` says how many that was for each.
+    ``answer.n_scored`` says how many that was for each. ``per_type`` and ``per_corpus``
+    hold the same blocks for the rows of each question type and each corpus (a row
+    without one counts as ``"all"``).
+
+    >>> rows = [{"type": "cmrc", "corpus": c, "expects_refusal": False, "refused": False, "latency_ms": 1.0,
+    ...          "scores": {"accuracy": a, "char_f1": a}} for c, a in (("qa", 1.0), ("qa", 0.0), ("dev", 1.0))]
+    >>> s = summarize(rows)
+    >>> s["answer"]["accuracy"], s["answer"]["per_corpus"]["qa"]["char_f1"], sorted(s["retrieval"]["per_corpus"])
+    (0.6666666666666666, 0.5, ['dev', 'qa'])
     """
     by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_corpus: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_type[r.get("type") or "all"].append(r)
+        by_corpus[r.get("corpus") or "all"].append(r)
     retrieval = _retrieval_block(rows, k)
     retrieval["per_type"] = {t: _retrieval_block(rs, k) for t, rs in sorted(by_type.items())}
+    retrieval["per_corpus"] = {c: _retrieval_block(rs, k) for c, rs in sorted(by_corpus.items())}
     answer = _answer_block(rows)
     answer["n_scored"] = _counts(rows)
     answer["per_type"] = {t: _answer_block(rs) for t, rs in sorted(by_type.items())}
+    answer["per_corpus"] = {c: _answer_block(rs) for c, rs in sorted(by_corpus.items())}
     latencies = [float(r["latency_ms"]) for r in rows if not r.get("error")]
     return {
         "retrieval": retrieval,

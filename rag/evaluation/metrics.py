@@ -1,4 +1,4 @@
-"""Answer figures: accuracy, token F1, faithfulness, ALCE citation recall/precision, refusals.
+"""Answer figures: accuracy, token F1, CMRC character F1 / exact match, faithfulness, ALCE citations, refusals.
 
 Every function here is pure: it takes an answer text (with ``[n]`` markers), the
 :class:`~rag.records.Citation` objects those markers point at, and, for the figures that
@@ -15,10 +15,13 @@ so tests can pass a fake judge whose verdicts they control. Retrieval figures li
 1.0
 >>> round(token_f1("职工书屋75个", "新建职工书屋75个"), 2)
 0.89
+>>> round(char_f1("1999年", ["1999年10月"]), 3), exact_match("《1999年》", ["1999年"])
+(0.667, 1.0)
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 import unicodedata
 from collections import Counter
@@ -104,6 +107,53 @@ def accuracy(answer: str, must_contain: Sequence[str]) -> float:
     return 0.0 if missing_strings(answer, must_contain) else 1.0
 
 
+def matched_answer(answer: str, answers: Sequence[str]) -> str | None:
+    """The first of several acceptable gold ``answers`` that ``answer`` contains, else None.
+
+    Containment as in :func:`missing_strings` (NFKC, whitespace and ``[n]`` removed).
+
+    >>> matched_answer("于１９９９年10月成立[2]。", ["1999年10月1日", "1999 年"])
+    '1999 年'
+    >>> matched_answer("2000年成立。", ["1999年"]) is None
+    True
+    """
+    text = normalize_for_match(strip_markers(answer))
+    return next((a for a in answers if normalize_for_match(a) in text), None)
+
+
+def extra_required(must_contain: Sequence[str] | None, answers: Sequence[str] | None) -> tuple[str, ...]:
+    """The ``must_contain`` strings still required when there are gold ``answers``.
+
+    With gold answers, ``must_contain`` is not required in addition when it merely repeats
+    gold answers (datasets built from CMRC-style data copy ``answers[0]`` into it);
+    otherwise every ``must_contain`` string stays required, as without ``answers``.
+
+    >>> extra_required(["踢爆"], ["踢爆", "被踢爆"]), extra_required(["97"], ["97场"])
+    ((), ('97',))
+    >>> extra_required(["97", "2.59万"], None)
+    ('97', '2.59万')
+    """
+    required = tuple(must_contain or ())
+    if not answers:
+        return required
+    gold = {normalize_for_match(a) for a in answers}
+    return () if all(normalize_for_match(s) in gold for s in required) else required
+
+
+def answers_accuracy(answer: str, answers: Sequence[str], must_contain: Sequence[str] | None = None) -> float:
+    """1.0 when ``answer`` holds ANY one of the gold ``answers`` (and the :func:`extra_required`
+    ``must_contain`` strings), else 0.0; with no gold answers it is :func:`accuracy`.
+
+    >>> answers_accuracy("成立于1999年。", ["1999年10月", "1999年"]), answers_accuracy("成立于2000年。", ["1999年"])
+    (1.0, 0.0)
+    >>> answers_accuracy("共举办97场。", [], ["97"])
+    1.0
+    """
+    if answers and matched_answer(answer, answers) is None:
+        return 0.0
+    return accuracy(answer, extra_required(must_contain, answers))
+
+
 # ---------------------------------------------------------------------------- token F1
 
 
@@ -145,6 +195,127 @@ def token_f1(prediction: str, reference: str) -> float:
         return 0.0
     precision, recall = same / len(pred), same / len(ref)
     return 2 * precision * recall / (precision + recall)
+
+
+# ---------------------------------------------------------------------------- CMRC 2018 F1 / EM
+
+# The punctuation list of the official CMRC 2018 evaluation script (``sp_char``); every
+# other Unicode punctuation character and all whitespace are dropped as well.
+CMRC_PUNCTUATION = frozenset("-:_*^/\\~`+=，。：？！“”；’《》·、「」（）－～『』…")
+_CJK = re.compile(r"[\u4e00-\u9fa5]")
+# a word of a non-Chinese run: letters/digits/symbols, with inner "." or "," kept (3.5, 1,000)
+_WORD = re.compile(r"[^\W_]+(?:[.,][^\W_]+)*|[^\w\s]+")
+
+
+def _is_punctuation(ch: str) -> bool:
+    return ch in CMRC_PUNCTUATION or unicodedata.category(ch).startswith("P")
+
+
+def cmrc_segments(text: str) -> list[str]:
+    """The units CMRC 2018 scores: each Chinese character alone, other text split into words.
+
+    As ``mixed_segmentation(text, rm_punc=True)`` of the official CMRC 2018 evaluation
+    script (github.com/ymcui/cmrc2018, ``squad-style-data/cmrc2018_evaluate.py``):
+    lower-cased, the script's punctuation characters deleted, every character in
+    U+4E00..U+9FA5 one unit, and each run of other characters split into words (the
+    script uses ``nltk.word_tokenize``; here a run is cut at whitespace and punctuation,
+    keeping ``3.5`` / ``1,000`` whole). Unlike the script, every Unicode punctuation mark
+    and all whitespace are dropped, not only its list.
+
+    >>> cmrc_segments("于1999年10月， 由The Beatles 发行。")
+    ['于', '1999', '年', '10', '月', '由', 'the', 'beatles', '发', '行']
+    >>> cmrc_segments("2.59万人次（e-mail）")
+    ['2.59', '万', '人', '次', 'email']
+    """
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        for w in _WORD.findall("".join(run)):
+            if not w[0].isalnum():  # a run of symbols and punctuation: keep the symbols (℃, $)
+                w = "".join(c for c in w if not _is_punctuation(c))
+            if w:
+                out.append(w)
+        run.clear()
+
+    for ch in text.lower().strip():
+        if ch in CMRC_PUNCTUATION:  # deleted before segmenting, as in the script ("e-mail" -> "email")
+            continue
+        if _CJK.match(ch):
+            flush()
+            out.append(ch)
+        else:
+            run.append(ch)
+    flush()
+    return out
+
+
+def longest_common_substring(a: Sequence[str], b: Sequence[str]) -> int:
+    """Length of the longest run of units that ``a`` and ``b`` share contiguously (``find_lcs``).
+
+    >>> longest_common_substring(list("甲乙丙丁"), list("甲丙丁"))
+    2
+    """
+    best = 0
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0] * (len(b) + 1)
+        for j, y in enumerate(b):
+            if x == y:
+                cur[j + 1] = prev[j] + 1
+                best = max(best, cur[j + 1])
+        prev = cur
+    return best
+
+
+def char_f1(prediction: str, answers: Sequence[str]) -> float:
+    """CMRC 2018 F1: the best over the gold ``answers`` of the longest-common-substring F1.
+
+    For one gold answer, with both sides cut by :func:`cmrc_segments`:
+    precision = LCS / units of the prediction, recall = LCS / units of the gold answer,
+    F1 their harmonic mean (0 when nothing is shared), LCS being the longest common
+    *contiguous* run (``find_lcs`` / ``calc_f1_score`` of the official script,
+    Cui et al. 2019, https://aclanthology.org/D19-1600/). 0.0 when there is no gold answer.
+
+    >>> round(char_f1("1999年", ["1999年10月"]), 4)   # units 1999|年 vs 1999|年|10|月: P 1, R 1/2
+    0.6667
+    >>> round(char_f1("甲乙丙丁", ["甲丙丁"]), 4)       # LCS 丙丁 = 2: P 2/4, R 2/3
+    0.5714
+    >>> char_f1("北京", ["上海", "北京。"])
+    1.0
+    """
+    pred = cmrc_segments(prediction)
+    best = 0.0
+    for gold in answers:
+        ref = cmrc_segments(gold)
+        lcs = longest_common_substring(ref, pred)
+        if lcs:
+            precision, recall = lcs / len(pred), lcs / len(ref)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best
+
+
+def exact_match(prediction: str, answers: Sequence[str]) -> float:
+    """CMRC 2018 EM: 1.0 when the prediction equals one gold answer after normalisation.
+
+    Normalisation as in :func:`cmrc_segments` (lower case, punctuation and whitespace
+    removed), so ``exact_match == 1`` implies ``char_f1 == 1``.
+
+    >>> exact_match("《The Beatles》", ["the beatles"]), exact_match("1999年", ["1999年10月"])
+    (1.0, 0.0)
+    """
+    pred = cmrc_segments(prediction)
+    return float(any(cmrc_segments(gold) == pred for gold in answers))
+
+
+def scored_prediction(text: str, short_answer: str = "") -> str:
+    """The span character F1 / EM score: ``short_answer`` when it has content, else the
+    answer text without its ``[n]`` markers.
+
+    >>> scored_prediction("成立于1999年[1]。", "1999年"), scored_prediction("成立于1999年[1]。")
+    ('1999年', '成立于1999年。')
+    """
+    return short_answer if short_answer.strip() else strip_markers(text)
 
 
 # ---------------------------------------------------------------------------- sentences

@@ -26,7 +26,9 @@ from typing import Any
 ANSWER_COLUMNS = (
     ("accuracy", "acc"),
     ("cited_evidence", "cit_ev"),
-    ("token_f1", "F1"),
+    ("token_f1", "tok_F1"),
+    ("char_f1", "chr_F1"),
+    ("exact_match", "EM"),
     ("faithfulness", "faith"),
     ("citation_precision", "cit_P"),
     ("citation_recall", "cit_R"),
@@ -87,15 +89,31 @@ def _recall_key(block: dict[str, Any]) -> str:
     return next((key for key in block if key.startswith("recall@")), "recall@5")
 
 
-def _per_type_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+def _groups(summary: dict[str, Any], key: str) -> list[str]:
+    """The group names of ``per_type`` / ``per_corpus`` blocks, sorted."""
+    retrieval, answer = summary.get("retrieval", {}), summary.get("answer", {})
+    return sorted(set(retrieval.get(key, {})) | set(answer.get(key, {})))
+
+
+def corpora(summary: dict[str, Any]) -> list[str]:
+    """The corpora a run's summary has figures for (``per_corpus``).
+
+    >>> corpora({"answer": {"per_corpus": {"qa": {}, "dev_qa": {}}}, "retrieval": {}})
+    ['dev_qa', 'qa']
+    """
+    return _groups(summary, "per_corpus")
+
+
+def _per_type_rows(
+    summary: dict[str, Any], key: str = "per_type", label: str = "type"
+) -> tuple[list[str], list[list[Any]]]:
+    """Headers and rows of the figures per group (``per_type`` or ``per_corpus``), then overall."""
     retrieval, answer = summary.get("retrieval", {}), summary.get("answer", {})
     rkey = _recall_key(retrieval)
-    headers = ["type", "n", rkey, "rec_2000", "mrr"] + [short for _, short in ANSWER_COLUMNS]
-    types = sorted(set(retrieval.get("per_type", {})) | set(answer.get("per_type", {})))
+    headers = [label, "n", rkey, "rec_2000", "mrr"] + [short for _, short in ANSWER_COLUMNS]
     rows: list[list[Any]] = []
-    for t, r, a in [
-        (t, retrieval.get("per_type", {}).get(t, {}), answer.get("per_type", {}).get(t, {})) for t in types
-    ]:
+    for t in _groups(summary, key):
+        r, a = retrieval.get(key, {}).get(t, {}), answer.get(key, {}).get(t, {})
         rows.append([t, a.get("n", r.get("n")), r.get(rkey), r.get("recall_2000"), r.get("mrr")])
         rows[-1] += [a.get(name) for name, _ in ANSWER_COLUMNS]
     rows.append(["overall", summary.get("n"), retrieval.get(rkey), retrieval.get("recall_2000"), retrieval.get("mrr")])
@@ -104,7 +122,8 @@ def _per_type_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[Any]]]
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """The ``summary.json`` dict as terminal tables: overall figures, per type, latency.
+    """The ``summary.json`` dict as terminal tables: overall figures, per type, per corpus
+    (when there is more than one), latency.
 
     >>> s = {"retrieval": {"recall@5": 1.0, "recall_2000": 1.0, "mrr": 0.5, "per_type": {}},
     ...      "answer": {"accuracy": 0.75, "per_type": {}}, "latency_ms": {"p50": 12.0}, "n": 4}
@@ -129,6 +148,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     if retrieval.get("per_type") or answer.get("per_type"):
         headers, type_rows = _per_type_rows(summary)
         out += ["", "per type", format_table(headers, type_rows)]
+    if len(corpora(summary)) > 1:
+        headers, corpus_rows = _per_type_rows(summary, "per_corpus", "corpus")
+        out += ["", "per corpus", format_table(headers, corpus_rows)]
     return "\n".join(out)
 
 
@@ -194,6 +216,11 @@ def plot_latency(rows: Sequence[dict[str, Any]]) -> str:
 # ---------------------------------------------------------------------------- markdown
 
 
+def _kind(row: dict[str, Any]) -> str:
+    """``type`` of a results row, with its corpus when it has one: ``numeric · dev_qa``."""
+    return " · ".join(x for x in (row.get("type") or "-", row.get("corpus") or "") if x)
+
+
 def _md_cell(value: Any) -> str:
     return fmt(value).replace("|", "\\|").replace("\n", " ")
 
@@ -212,7 +239,7 @@ def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def render_markdown(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
-    """``report.md``: figures, per-type table, and every failed question with its reasons."""
+    """``report.md``: figures per type (and per corpus), and every failed question with its reasons."""
     headers, type_rows = _per_type_rows(summary)
     lat = summary.get("latency_ms", {})
     failed = [r for r in rows if r.get("failed")]
@@ -226,6 +253,10 @@ def render_markdown(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> 
         "",
         md_table(headers, type_rows),
         "",
+    ]
+    if len(corpora(summary)) > 1:
+        out += ["## Per corpus", "", md_table(*_per_type_rows(summary, "per_corpus", "corpus")), ""]
+    out += [
         "Definitions: `rag/evaluation/metrics.py` and `rag/evaluation/retrieval.py`. "
         "Per-question details: `results.jsonl`; plots: `report.html`.",
         "",
@@ -233,10 +264,13 @@ def render_markdown(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> 
         "",
     ]
     for r in failed:
-        out.append(f"### {r['id']} ({r.get('type') or '-'}): {r['question']}")
+        out.append(f"### {r['id']} ({_kind(r)}): {r['question']}")
         out.append("")
         out.append(f"- answer{' (refused)' if r.get('refused') else ''}: {_md_cell(r.get('answer') or '')}")
-        if r.get("reference"):
+        out.append(f"- short answer: {_md_cell(r.get('short_answer') or '–')}")
+        if r.get("answers"):
+            out.append(f"- gold answers: {_md_cell(' / '.join(r['answers']))}")
+        elif r.get("reference"):
             out.append(f"- reference: {_md_cell(r['reference'])}")
         out += [f"- {_md_cell(reason)}" for reason in r.get("reasons", [])]
         out.append("")
@@ -283,11 +317,15 @@ def _question_section(index: int, r: dict[str, Any]) -> str:
     status = '<span class="fail">FAILED</span>' if r.get("failed") else '<span class="ok">passed</span>'
     parts = [
         f'<section class="q" id="{_anchor(index, r["id"])}">',
-        f"<h3>{html.escape(r['id'])} · {html.escape(r.get('type') or '-')} · {status}</h3>",
+        f"<h3>{html.escape(r['id'])} · {html.escape(_kind(r))} · {status}</h3>",
         f"<p><b>Q:</b> {html.escape(r['question'])}</p>",
         f"<p><b>A{' (refused)' if r.get('refused') else ''}:</b> {html.escape(r.get('answer') or '')}</p>",
     ]
-    if r.get("reference"):
+    if r.get("short_answer"):
+        parts.append(f"<p><b>short answer:</b> {html.escape(r['short_answer'])}</p>")
+    if r.get("answers"):
+        parts.append(f"<p class='muted'><b>gold answers:</b> {html.escape(' / '.join(r['answers']))}</p>")
+    elif r.get("reference"):
         parts.append(f"<p class='muted'><b>reference:</b> {html.escape(r['reference'])}</p>")
     if r.get("reasons"):
         parts.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in r["reasons"]) + "</ul>")
@@ -349,8 +387,9 @@ def render_html(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
     fail_rows = [
         [
             f'<a href="#{_anchor(i, r["id"])}">{html.escape(r["id"])}</a>',
-            html.escape(r.get("type") or "-"),
+            html.escape(_kind(r)),
             html.escape(r["question"]),
+            html.escape(r.get("short_answer") or "–"),
             "<br>".join(html.escape(x) for x in r.get("reasons", [])[:4]),
         ]
         for i, r in failed
@@ -366,11 +405,18 @@ def render_html(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
         f"mean {_h(lat.get('mean'))} ms</p>",
         "<h2>Figures</h2>",
         _html_table(headers, type_rows),
+        *(
+            ["<h2>Per corpus</h2>", _html_table(*_per_type_rows(summary, "per_corpus", "corpus"))]
+            if len(corpora(summary)) > 1
+            else []
+        ),
         "<h2>Plots</h2>",
         f'<img src="data:image/png;base64,{plot_per_type(summary)}" alt="accuracy and recall per type">',
         f'<img src="data:image/png;base64,{plot_latency(rows)}" alt="latency histogram">',
         f"<h2>Failures ({len(failed)})</h2>",
-        _html_table(["id", "type", "question", "why"], fail_rows, raw=True) if fail_rows else "<p>None.</p>",
+        _html_table(["id", "type", "question", "short answer", "why"], fail_rows, raw=True)
+        if fail_rows
+        else "<p>None.</p>",
         "<h2>All questions</h2>",
         *(_question_section(i, r) for i, r in enumerate(rows)),
         f"<h2>Config</h2><pre>{html.escape(cfg)}</pre>",

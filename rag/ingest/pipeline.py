@@ -17,7 +17,7 @@ from pathlib import Path
 from rag.ingest.chunker import Chunker
 from rag.ingest.clean import paragraphs
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, UnreadableFile, load_text_and_pages
-from rag.ingest.structure import Article, describe, section_tree, split_articles
+from rag.ingest.structure import Article, describe, place_stem, section_tree, split_articles
 from rag.records import Chunk, Document, stable_id
 from rag.settings import Settings
 from rag.tokens import count_tokens
@@ -100,19 +100,27 @@ def parse_text(text: str, source: str, settings: Settings | None = None) -> tupl
 
 
 def _share_place(articles: list[Article], metas: list[dict[str, str]]) -> None:
-    """Articles of one newspaper page share its place: one that names none takes the
-    others' place when they all agree (not done inside a compilation with a contents list)."""
+    """Articles of one newspaper page share its place: when the articles that have a place
+    all agree on it, one without a place takes it -- only if its own text names that
+    place, in full or without its administrative suffix (安康 for 安康市); it takes the
+    organisation too only if its text names it in full. Nothing is given to an article
+    whose text does not say it. Not done inside a compilation with a contents list.
+    """
     if any("collection" in a.meta for a in articles):
         return
     places = {m["place"] for m in metas if "place" in m}
     if len(places) != 1:
         return
     donor = next(m for m in metas if "place" in m)
-    for m in metas:
-        if "place" not in m:
-            m["place"] = donor["place"]
-            if "org" in donor:
-                m.setdefault("org", donor["org"])
+    place = donor["place"]
+    for art, m in zip(articles, metas, strict=True):
+        if "place" in m:
+            continue
+        text = art.title + "\n" + "\n".join(p.text for p in art.paragraphs)
+        if place in text or place_stem(place) in text:
+            m["place"] = place
+            if "org" in donor and "org" not in m and donor["org"] in text:
+                m["org"] = donor["org"]
 
 
 def parse_file(path: Path, settings: Settings | None = None, source: str | None = None) -> ParsedFile:

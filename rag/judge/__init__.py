@@ -1,9 +1,9 @@
 """Offline faithfulness judge: split an answer into claims and verify each against the contexts.
 
 >>> from rag.judge import OfflineJudge
->>> r = OfflineJudge().judge("", ["全市新建职工书屋75个。"], "全市新建职工书屋57个[1]。")
+>>> r = OfflineJudge().judge("", ["2024年公司实现营业收入75亿元。"], "2024年公司实现营业收入57亿元[1]。")
 >>> r.claims[0].supported, r.claims[0].reason
-(False, '数字 57个 不在资料中')
+(False, '数字 57亿 不在资料中')
 
 See :mod:`rag.judge.offline` for the method, :mod:`rag.judge.meta` for ROC-AUC meta-evaluation.
 """

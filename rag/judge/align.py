@@ -112,7 +112,7 @@ def related_passages(claim: str, passages: list[Passage], aligned: int, min_shar
 
 
 def _trim(hits: list[tuple[int, str]], gap: int = 10) -> tuple[int, int]:
-    """Drop isolated hits at the edges (a stray 工会 ten characters away from the rest)."""
+    """Drop isolated hits at the edges (a stray 公司 ten characters away from the rest)."""
     positions = [p for p, _ in hits]
     a, b = 0, len(positions) - 1
     while b - a >= 2 and positions[a + 1] - positions[a] > gap:

@@ -94,7 +94,9 @@ def check_figures(claim: str, passages: list[Passage], region: Region, question:
     grams = {bg for _, bg in content_bigrams(claim) if not any(ch.isdigit() for ch in bg)}
     for f in extract_figures(claim):
         here = (
-            [g for g in passages[pi].figures if _matches(f, g) and g.start < e + 8 and g.end > s - 8] if pi >= 0 else []
+            [g for g in passages[pi].figures if _matches(f, g) and _beside(passages[pi].text, g, s, e)]
+            if pi >= 0
+            else []
         )
         if here:
             issue = _bound_issue(claim, f, [(passages[pi].text, g) for g in here])
@@ -110,6 +112,11 @@ def check_figures(claim: str, passages: list[Passage], region: Region, question:
             if _matches(f, g) and _near_claim(grams, p.text, g.start)
         ]
         if near:
+            slot = _slot_rival(claim, f, passages[pi], s, e) if pi >= 0 else None
+            if slot is not None:
+                # 增长6.2% where the aligned sentence says 增长5.4% (6.2% belongs to another item)
+                issues.append(Issue(f"数字 {figure_label(f)} 与资料 {figure_label(slot)} 不符", 0.3))
+                continue
             same = any(k == pi for k, _ in near)
             issues.append(Issue(f"数字 {figure_label(f)} 不在对齐片段中", 0.9 if same else 0.8))
             continue
@@ -125,7 +132,62 @@ def check_figures(claim: str, passages: list[Passage], region: Region, question:
             issues.append(Issue(f"数字 {figure_label(f)} 的单位与资料 {figure_label(same_val[0])} 不符", 0.6))
         else:
             issues.append(Issue(f"数字 {figure_label(f)} 不在资料中", 0.15))
+    if pi >= 0 and not issues:
+        issues += _mixed_sentences(claim, passages[pi], s, e)
     return issues
+
+
+def _sentence_index(text: str, pos: int) -> int:
+    return sum(text.count(ch, 0, pos) for ch in _SENT_BOUND)
+
+
+def _mixed_sentences(claim: str, p: Passage, s: int, e: int, reach: int = 60) -> list[Issue]:
+    """Figures of one claim sentence taken from two source sentences, one of them for another item.
+
+    "第三产业增加值2883亿元，增长6.2%" against "第二产业…增长6.2%；第三产业增加值2,883亿元，增长5.4%":
+    each figure occurs, but the sentence holding 2883亿元 says 增长5.4% where the claim says 增长6.2%.
+    """
+    if any(ch in _SENT_BOUND for ch in claim):
+        return []
+    figs = extract_figures(claim)
+    found = {
+        k: {_sentence_index(p.text, g.start) for g in p.figures if _matches(f, g) and s - reach <= g.start < e + reach}
+        for k, f in enumerate(figs)
+    }
+    for k, f in enumerate(figs):
+        others = set().union(*(found[j] for j in found if j != k)) if len(found) > 1 else set()
+        if not found[k] or not others or found[k] & others:
+            continue
+        for g in p.figures:
+            if _sentence_index(p.text, g.start) in others and g.unit == f.unit and not same_value(f.value, g.value):
+                before = claim[: f.start].rstrip()[-2:]
+                if len(before) == 2 and p.text[: g.start].rstrip()[-2:] == before:
+                    return [Issue(f"数字 {figure_label(f)} 与资料 {figure_label(g)} 不符", 0.3)]
+    return []
+
+
+def _beside(text: str, g: Figure, s: int, e: int, margin: int = 8) -> bool:
+    """Whether figure ``g`` lies in the aligned window [s, e) or within ``margin`` of it in the same sentence."""
+    if not (g.start < e + margin and g.end > s - margin):
+        return False
+    gap = text[g.end : s] if g.end <= s else text[e : g.start] if g.start >= e else ""
+    return not any(ch in _SENT_BOUND for ch in gap)
+
+
+def _slot_rival(claim: str, f: Figure, p: Passage, s: int, e: int) -> Figure | None:
+    """A figure of the aligned window in the claim figure's slot: same unit, same word before it, other value."""
+    before = claim[: f.start].rstrip()[-2:]
+    if len(before) < 2 or not re.fullmatch(r"[\u4e00-\u9fff]{2}", before):
+        return None
+    for g in p.figures:
+        if (
+            s <= g.start < e
+            and g.unit == f.unit
+            and not same_value(f.value, g.value)
+            and p.text[: g.start].rstrip()[-2:] == before
+        ):
+            return g
+    return None
 
 
 def figure_bound(text: str, f: Figure) -> tuple[str, str]:
@@ -172,8 +234,8 @@ def _bound_issue(claim: str, f: Figure, sources: list[tuple[str, Figure]]) -> Is
 def _fragments(name: str, corpus: list[str]) -> int:
     """How many pieces ``name`` must be cut into so each piece occurs in ``corpus`` (greedy).
 
-    A name copied from the source is one fragment; "攻坚克难蓝领" stitched from
-    "攻坚克难英雄榜" and "蓝领职工" is two.
+    A name copied from the source is one fragment; "绿色创新城市" stitched from
+    "绿色创新奖" and "文明城市" is two.
     """
     i, n = 0, 0
     while i < len(name):
@@ -220,12 +282,25 @@ def _inside_non_negating(text: str, i: int, cue: str) -> bool:
 _NEGATION_RE = re.compile("|".join(sorted(NEGATION_CUES, key=len, reverse=True)))
 
 
+def _inside_name(text: str, i: int) -> bool:
+    """Whether position ``i`` falls inside a name jieba recognises (非洲, 不丹, 无锡, 未央区)."""
+    lo = max(0, i - 3)
+    for t in tokenize(text[lo : i + 5]):
+        if t.start <= i - lo < t.end:
+            return len(t.word) >= 2 and t.kind in ("place", "person", "org", "name")
+    return False
+
+
 def _negation_cues(text: str) -> list[tuple[int, str]]:
-    """(position, cue) of negations in ``text``, skipping words like 不断 or 非公."""
+    """(position, cue) of negations in ``text``, skipping words like 不断 or 非公 and names like 非洲.
+
+    >>> _negation_cues("分布于不丹、非洲等地，尚未发现"), _negation_cues("不断提高")
+    ([(11, '尚未')], [])
+    """
     return [
         (m.start(), m.group(0))
         for m in _NEGATION_RE.finditer(text)
-        if not _inside_non_negating(text, m.start(), m.group(0))
+        if not _inside_non_negating(text, m.start(), m.group(0)) and not _inside_name(text, m.start())
     ]
 
 
@@ -239,6 +314,13 @@ def _negated_heads(text: str) -> frozenset[str]:
     return frozenset(heads)
 
 
+def _sentences_around(text: str, s: int, e: int) -> str:
+    """The sentence(s) holding [s, e), extended to the sentence ends (。！？；) on both sides."""
+    lo = max((text.rfind(ch, 0, s) for ch in _SENT_BOUND), default=-1) + 1
+    ends = [k for k in (text.find(ch, e) for ch in _SENT_BOUND) if k >= 0]
+    return text[lo : min(ends) + 1 if ends else len(text)]
+
+
 def check_negation(claim: str, passages: list[Passage], region: Region) -> list[Issue]:
     """Negation polarity must agree: a claim's 未/不/没有... must be in the source, and vice versa.
 
@@ -247,7 +329,13 @@ def check_negation(claim: str, passages: list[Passage], region: Region) -> list[
     """
     issues: list[Issue] = []
     texts = [p.text for p in passages]
-    ctx_heads: set[str] = set().union(*(_negated_heads(t) for t in texts)) if texts else set()
+    # What the source negates around the claim's aligned sentence(s), not anywhere in the contexts:
+    # "逾期未办理的" two sentences on does not license "可以不办理退款".
+    pi, s, e = region
+    if pi >= 0:
+        ctx_heads = set(_negated_heads(_sentences_around(passages[pi].text, s, e)))
+    else:
+        ctx_heads = set().union(*(_negated_heads(t) for t in texts)) if texts else set()
     for i, cue in _negation_cues(claim):
         k = i + len(cue)
         head = claim[k : k + 2] if re.match(r"^[\u4e00-\u9fff]{2}$", claim[k : k + 2]) else claim[k : k + 1]
@@ -329,7 +417,7 @@ def _left_units(tokens: tuple[Token, ...], idx: int, text: str, same_kind: set[i
                 break
             j -= 1
             continue
-        # A word repeated all over the source (工会, 职工) cannot tell which item it labels.
+        # A word repeated all over the source (公司, 本市) cannot tell which item it labels.
         if _telling(t, passages_text):
             units.append(t.word)
         elif t.kind != "function":
@@ -363,8 +451,8 @@ def _person_spans(text: str) -> list[tuple[int, int, str]]:
 def check_binding(claim: str, passages: list[Passage], region: Region) -> list[Issue]:
     """Names and figures must keep the role/label they have in the source.
 
-    "全国劳模张志强、“全国五一劳动奖章”获得者李红梅" does not support "全国劳模李红梅":
-    both words occur, but 全国劳模 labels another name. The label of an item is the
+    "首席科学家张志强、“青年科技奖”获得者李红梅" does not support "首席科学家李红梅":
+    both words occur, but 首席科学家 labels another name. The label of an item is the
     informative words just before it (after it too, for figures), bounded by the previous
     item unless the two are merely listed (张志强、李红梅 share one label).
     """
@@ -428,11 +516,13 @@ def _right_units(tokens: tuple[Token, ...], start: int, same_kind: set[int], pas
     return units
 
 
-def _right_context(text: str, end: int, others: list[tuple[int, int]], reach: int = 16) -> str:
-    """The source text after the item ending at ``end`` that says what it counts."""
+def _right_context(
+    text: str, end: int, others: list[tuple[int, int]], reach: int = 16, bounds: str = _SENT_BOUND
+) -> str:
+    """The source text after the item ending at ``end`` that says what it counts (up to a ``bounds`` character)."""
     hi = min(len(text), end + reach)
     for k in range(end, hi):
-        if text[k] in _SENT_BOUND:
+        if text[k] in bounds:
             hi = k
             break
     for a, _ in sorted(others):
@@ -502,8 +592,8 @@ _PLACE_KINDS = ("place", "level", "org")
 def check_junctions(claim: str, passages: list[Passage], region: Region, question: str = "") -> list[Issue]:
     """A place/organisation must sit next to the same word as in the source.
 
-    "粤港澳总工会" is not supported by "广东省总工会……粤港澳大湾区" although every word
-    occurs: in the source 总工会 follows 广东省. Checked on adjacent word pairs whose join is
+    "浦东新区人民法院" is not supported by "黄浦区人民法院……浦东新区政府" although every word
+    occurs: in the source 人民法院 follows 黄浦区. Checked on adjacent word pairs whose join is
     absent from all contexts.
     """
     window = _region_text(passages, region, margin=20)
@@ -544,11 +634,23 @@ def _entity_spans(text: str, extra: set[str]) -> list[tuple[int, int, str, str]]
     return sorted(spans)
 
 
-def check_entity_roles(claim: str, passages: list[Passage], region: Region) -> list[Issue]:
-    """A place/organisation must keep what the source says about it, not what it says about another.
+def _describes(text: str, x: str, at: int) -> bool:
+    """Whether the name at ``at`` is predicated of ``x`` in its clause (x是…, x为…): the same referent.
 
-    "汉阴县的试点案例获评" against "白河县试点案例获评……汉阴县调解组织获表彰": both names
-    occur, but the words right after 汉阴县 in the claim follow 白河县 in the source.
+    >>> _describes("长江是亚洲第一长河，全长6300公里", "长江", 7)
+    True
+    """
+    lo = max((text.rfind(ch, 0, at) for ch in _CLAUSE_BOUND), default=-1) + 1
+    head = text[lo:at]
+    k = head.find(x)
+    return k >= 0 and re.search(r"(?:是|为|即|称|叫|作)", head[k + len(x) :]) is not None
+
+
+def check_entity_roles(claim: str, passages: list[Passage], region: Region) -> list[Issue]:
+    """A person, place or organisation must keep what the source says about it, not what it says about another.
+
+    "北岭县的试点案例获评" against "南湖县试点案例获评……北岭县调解组织获表彰": both names
+    occur, but the words right after 北岭县 in the claim follow 南湖县 in the source.
     """
     pi, s, e = region
     if pi < 0:
@@ -556,7 +658,7 @@ def check_entity_roles(claim: str, passages: list[Passage], region: Region) -> l
     p = passages[pi]
     local = p.text[max(0, s - 60) : min(len(p.text), e + 60)]
     tokens = tokenize(claim)
-    ents = [k for k, t in enumerate(tokens) if t.kind in ("place", "org") and len(t.word) >= 2 and t.word in local]
+    ents = [k for k, t in enumerate(tokens) if t.kind in _ENTITY_KINDS and len(t.word) >= 2 and t.word in local]
     if not ents:
         return []
     kind_of = {tokens[k].word: tokens[k].kind for k in ents}
@@ -575,10 +677,12 @@ def check_entity_roles(claim: str, passages: list[Passage], region: Region) -> l
         own = "".join(_right_context(local, b, bounds) for _, b, w, _k in spans if w == x)
         if any(u in own for u in units):
             continue
-        for _a, b, w, kind in spans:
-            if w == x or x in w or w in x or kind != kind_of[x] or w in claim:
+        for a, b, w, kind in spans:
+            if w == x or x in w or w in x or kind != kind_of[x] or w in claim or _describes(local, x, a):
                 continue
-            hit = next((u for u in units if u in _right_context(local, b, bounds)), None)
+            # Only the rival's own clause: after a comma the topic of the sentence speaks again
+            # (长江是亚洲第一长河，发源于…: 发源 is said of 长江, not of 长河).
+            hit = next((u for u in units if u in _right_context(local, b, bounds, bounds=_CLAUSE_BOUND)), None)
             if hit:
                 return [Issue(f"{KIND_LABEL[kind_of[x]]} {x} 与资料不符：资料中“{hit}”属于 {w}", 0.3)]
     return []

@@ -5,13 +5,13 @@ answer into statements and then verifies each one against the retrieved contexts
 FActScore does the same with "atomic facts". Without an LLM we approximate atomic facts
 by Chinese sentence and clause boundaries:
 
->>> split_claims("据介绍，共组织培训18期[1]，覆盖1500余人次；招聘社工10人，并全部派驻到乡镇。[2]")
-['共组织培训18期', '覆盖1500余人次', '招聘社工10人', '并全部派驻到乡镇']
+>>> split_claims("据介绍，全年实现营业收入18亿元[1]，同比增长12%；新招聘员工120人，并全部派驻到海外项目。[2]")
+['全年实现营业收入18亿元', '同比增长12%', '新招聘员工120人', '并全部派驻到海外项目']
 
 Sentences end at 。！？； and line breaks; a sentence is further cut at ，/：into clauses,
 and a clause too short to state a fact (fewer than 8 content characters, unless it is a
-labelled figure such as 省级劳模121人) is merged into the next one. An enumeration joined
-by 、 is cut only when every item states its own figure (全国劳模15人、省级劳模121人).
+labelled figure such as 二等奖121人) is merged into the next one. An enumeration joined
+by 、 is cut only when every item states its own figure (一等奖15人、二等奖121人).
 Citation markers ([1], [2][3], 【4】), markdown list markers, bare discourse frames
 (据介绍，资料显示，) and heading lines ("主要成效：") are removed first.
 """
@@ -56,8 +56,8 @@ def normalise(text: str) -> str:
 def strip_citations(text: str) -> str:
     """Remove citation markers like [1], [2][3], [1, 2], 【4】.
 
-    >>> strip_citations("工会会员220万[1][2]。")
-    '工会会员220万。'
+    >>> strip_citations("常住人口220万[1][2]。")
+    '常住人口220万。'
     """
     return _CITATION.sub("", text)
 
@@ -77,7 +77,7 @@ def _split_enumeration(clause: str) -> list[str]:
 
 
 def _substantial(piece: str) -> bool:
-    """Long enough to be a claim: 8+ content characters, or a figure with its label (省级劳模121人)."""
+    """Long enough to be a claim: 8+ content characters, or a figure with its label (二等奖121人)."""
     n = content_length(piece)
     if n >= MIN_CLAIM_CHARS:
         return True
@@ -117,8 +117,8 @@ def _clean(piece: str) -> str:
 def split_claims(answer: str) -> list[str]:
     """Answer text to a list of claims (strings), citation markers removed.
 
-    >>> split_claims("全国劳模15人、省级劳模121人。")
-    ['全国劳模15人', '省级劳模121人']
+    >>> split_claims("一等奖15人、二等奖121人。")
+    ['一等奖15人', '二等奖121人']
     """
     text = normalise(_EMPHASIS.sub("", _LIST_MARKER.sub("", strip_citations(answer))))
     claims: list[str] = []

@@ -2,7 +2,7 @@
 
 Coverage is the IDF-weighted share of content words found near the aligned window (the
 lexical-overlap baseline of textual entailment, cf. Glickman et al. 2005). Words that are
-missing are then classified: an entity or scope word (全国 where the source says 贵州省),
+missing are then classified: an entity or scope word (全国 where the source says 湖南省),
 a numeral word (十三五), a polarity word (停建 for 建成) or a noun substituted by an
 unrelated one (机电学院 for 马克思主义学院). The substitute is found by anchoring the
 claim word's neighbours in the source (:func:`_counterpart`).
@@ -14,7 +14,7 @@ import re
 
 from rag.judge.align import Passage
 from rag.judge.checks import KIND_LABEL, Issue, Region
-from rag.judge.lexicon import DEICTIC_PREFIXES, DEICTIC_WORDS, LEVEL_WORDS, NEGATIVE_MORPHEMES
+from rag.judge.lexicon import COMPARISON_BASES, DEICTIC_PREFIXES, DEICTIC_WORDS, LEVEL_WORDS, NEGATIVE_MORPHEMES
 from rag.judge.numbers import extract_figures, same_value, units_compatible
 from rag.judge.words import Token, sub_words, tokenize
 
@@ -22,7 +22,7 @@ from rag.judge.words import Token, sub_words, tokenize
 def _partial(word: str, window: str) -> float:
     """Credit for a word not found verbatim: its longest piece found nearby (涌现出 -> 涌现).
 
-    >>> round(_partial("涌现出", "涌现工人先锋号"), 2), _partial("派驻", "工会")
+    >>> round(_partial("涌现出", "涌现大批人才"), 2), _partial("派驻", "公司")
     (0.6, 0.0)
     """
     longest = max(
@@ -36,7 +36,7 @@ def _partial(word: str, window: str) -> float:
 def _spread(word: str, window: str) -> bool:
     """Whether ``word`` occurs in ``window`` with a few characters inserted (坚守岗位 in 坚守工作岗位).
 
-    >>> _spread("坚守岗位", "节日期间坚守工作岗位的职工"), _spread("农民工", "新就业形态劳动者")
+    >>> _spread("坚守岗位", "节日期间坚守工作岗位的医护人员"), _spread("农民工", "外来务工人员")
     (True, False)
     """
     if len(word) < 3:
@@ -52,7 +52,8 @@ _PUNCT = "，。；：、！？“”‘’《》（）()「」 "
 _SENT_END = "。；！？\n"
 _PLACE_CHARS = set("省市县区州级镇乡村旗盟全")
 _CN_NUMERALS = set("零〇一二两三四五六七八九十百千万亿")
-_GENERIC_UNION = re.compile(r"^[全省市县区州旗总]*工会$")
+# Characters that qualify a body by level or scope (市政府 -> 政府, 省教育厅 -> 教育厅, 总公司 -> 公司).
+_QUALIFIERS = "全省市县区州旗盟镇乡村总我本该各"
 
 
 def _strip_punct_left(text: str) -> str:
@@ -60,7 +61,7 @@ def _strip_punct_left(text: str) -> str:
 
 
 def _counterpart(claim: str, start: int, end: int, window: str) -> str:
-    """The source word standing where the claim has ``claim[start:end]`` (全国 -> 贵州省), if visible.
+    """The source word standing where the claim has ``claim[start:end]`` (全国 -> 湖南省), if visible.
 
     The claim's neighbours are used as anchors: the 3 characters after the word are looked
     up in the window and the word right before them is the candidate (and symmetrically
@@ -103,14 +104,14 @@ def _counterpart(claim: str, start: int, end: int, window: str) -> str:
     return ""
 
 
-def _between_anchors(claim: str, start: int, end: int, window: str, reach: int = 12) -> str | None:
-    """The window text between the claim word's left and right neighbours, if both are found.
+def _between_anchors(claim: str, start: int, end: int, window: str, reach: int = 12, anchor: int = 3) -> str | None:
+    """The window text between the claim word's left and right neighbours (``anchor`` characters each), if both are found.
 
-    "职工心理服务中心" against "职工健康管理服务中心" gives 健康管理; None when the
+    "社区心理服务中心" against "社区健康管理服务中心" gives 健康管理; None when the
     neighbours do not occur close together in the window.
     """
-    left = claim[:start].rstrip(_PUNCT)[-3:]
-    right = _strip_punct_left(claim[end:])[:3]
+    left = claim[:start].rstrip(_PUNCT)[-anchor:]
+    right = _strip_punct_left(claim[end:])[:anchor]
     if len(left) < 2 or len(right) < 2:
         return None
     q = window.find(left)
@@ -126,7 +127,7 @@ def _between_anchors(claim: str, start: int, end: int, window: str, reach: int =
 
 
 def _shares_char(a: str, b: str) -> bool:
-    """Whether two words look like rewordings of each other (受惠/惠及 do; 宜川/延长 do not).
+    """Whether two words look like rewordings of each other (受惠/惠及 do; 长沙/武汉 do not).
 
     At least half of the longer word's characters must be shared, ignoring place/level
     characters; words that differ only in a level prefix (省政府/市政府) never count.
@@ -145,17 +146,51 @@ def _missing_entity(claim: str, start: int, end: int, window: str, label: str, p
     """A claim entity absent from the contexts; worse when the source has another one in its place."""
     word = claim[start:end]
     other = _counterpart(claim, start, end, window)
+    if other and _same_scope(word, other):
+        return Issue(f"{label} {word} 不在资料中", 0.85)  # 全省 for 该省 / 本省: the same scope, pointed at
     if other:
         return Issue(f"{label} {word} 与资料 {other} 不符", 0.3)
-    if _GENERIC_UNION.match(word) and ("工会" in passage or "工会" in claim[:start]):
-        # 市总工会 as the subject of a union report that never names its author restates the speaker.
+    if _restates_body(word, passage, claim[:start]):
+        # 市政府 as the subject where the source only says 政府: the body the text is about, named again.
         return Issue(f"{label} {word} 不在资料中", 0.85)
     if word in LEVEL_WORDS:
-        # 全市 for a report that says 我市 / 市总工会 restates the scope; 全国 added to a city report does not.
+        # 全市 for a text that says 我市 / 本市 / 市政府 restates its scope; 全国 added to a city's text does not.
         scope = word[-1]
-        local = scope in "省市州区县" and any(x in passage for x in (f"我{scope}", f"本{scope}", f"{scope}总工会"))
+        local = scope in "省市州区县" and _speaks_at_level(scope, passage)
         return Issue(f"{label} {word} 不在资料中", 0.85 if local else 0.5)
     return Issue(f"{label} {word} 不在资料中", 0.3)
+
+
+def _same_scope(a: str, b: str) -> bool:
+    """Whether two words point at one administrative unit by a deictic prefix (全省, 该省, 本省, 我省).
+
+    >>> _same_scope("全省", "该省"), _same_scope("全省", "全国")
+    (True, False)
+    """
+    return len(a) == len(b) == 2 and a[1] == b[1] and a[0] in DEICTIC_PREFIXES and b[0] in DEICTIC_PREFIXES
+
+
+def _restates_body(word: str, passage: str, before: str) -> bool:
+    """Whether ``word`` is a level-qualified form of a body the source (or the claim before it) names bare.
+
+    >>> _restates_body("市政府", "政府出台了实施办法。", ""), _restates_body("省政府", "市政府出台了办法。", "")
+    (True, False)
+    """
+    head = word.lstrip(_QUALIFIERS)
+    if len(head) < 2 or head == word:
+        return False
+    # the head must stand bare: 市政府 in the source says 市, not 省, for 省政府
+    bare = re.search(rf"(?<![{_QUALIFIERS}]){re.escape(head)}", passage) is not None
+    return bare or head in before
+
+
+def _speaks_at_level(scope: str, passage: str) -> bool:
+    """Whether the source speaks from one administrative level: 我市, 本市, or 市 opening a body's name.
+
+    >>> _speaks_at_level("市", "本市新建学校3所。"), _speaks_at_level("市", "岳阳市新建学校3所。")
+    (True, False)
+    """
+    return re.search(rf"(?:^|[^\u4e00-\u9fff]|[我本该全各]){scope}[\u4e00-\u9fff]", passage) is not None
 
 
 def _negative(word: str) -> bool:
@@ -167,15 +202,15 @@ def _missing_word(claim: str, t: Token, window: str) -> Issue | None:
     # 半/成 count only beside a numeral (三成, 一半): 建成, 促成 and 造成 are verbs.
     numerals = sum(ch in _CN_NUMERALS for ch in t.word)
     numerals += sum(ch in "半成" for ch in t.word) if numerals else 0
-    if len(t.word) >= 2 and numerals * 2 >= len(t.word):  # 十三五 for 十四五, 三代会 for 四代会
+    if len(t.word) >= 2 and numerals * 2 >= len(t.word):  # 十三五 for 十四五, 三季度 for 四季度
         return Issue(f"数字 {t.word} 不在资料中", 0.3)
     if _negative(t.word) and not _negative(window):
         return Issue(f"“{t.word}” 与资料意思相反", 0.3)
     other = _counterpart(claim, t.start, t.end, window) if len(t.word) >= 2 else ""
     if other and _negative(other) and not _negative(t.word):
         return Issue(f"“{t.word}” 与资料 “{other}” 意思相反", 0.3)
-    # A noun replaced by an unrelated source noun (农民工 for 新就业形态女性劳动者, 机电 for
-    # 马克思主义): synonyms usually share a character (职工/员工), different things do not.
+    # A noun replaced by an unrelated source noun (护士 for 货车司机, 机电 for 马克思主义):
+    # synonyms usually share a character (员工/职员), different things do not.
     if not (t.flag.startswith("n") or t.flag == "l") or t.flag == "vn" or len(t.word) < 2:
         return None
     if _spread(t.word, window):
@@ -204,13 +239,13 @@ def _uncovered_runs(claim: str, window: str) -> list[tuple[int, int]]:
     return runs
 
 
-def _same_clause_slot(claim: str, start: int, end: int, window: str, other: str) -> bool:
+def _same_clause_slot(claim: str, start: int, end: int, window: str, other: str, anchor: int = 3) -> bool:
     """Whether ``other`` fills the claim word's slot inside one clause that lacks the word itself.
 
     A gap with punctuation, or a sentence that also holds the claim word, is reordering.
     """
-    left = claim[:start].rstrip(_PUNCT)[-3:]
-    right = _strip_punct_left(claim[end:])[:3]
+    left = claim[:start].rstrip(_PUNCT)[-anchor:]
+    right = _strip_punct_left(claim[end:])[:anchor]
     q = window.find(left + other + right)
     if q < 0:
         return False
@@ -219,15 +254,36 @@ def _same_clause_slot(claim: str, start: int, end: int, window: str, other: str)
     return claim[start:end] not in window[lo:hi]
 
 
+def _swapped(claim: str, a: int, b: int, other: str, window: str) -> bool:
+    """Whether the claim has ``claim[a:b]`` and ``other`` in each other's places (随甲攻打乙 for 随乙攻打甲).
+
+    Items of one enumeration (甲、丙、乙) may come in any order, so they never count.
+    """
+    run = claim[a:b]
+    k = claim.find(other)
+    back = _between_anchors(claim, k, k + len(other), window, reach=len(run) + 6)
+    if back is None:
+        back = _between_anchors(claim, k, k + len(other), window, reach=len(run) + 6, anchor=2)
+    if back != run:
+        return False
+    i, j = window.find(run), window.find(other)
+    lo, hi = sorted((i, j))
+    between = window[lo + (len(run) if lo == i else len(other)) : hi]
+    listed = not any(ch in "，。；：！？" for ch in between) and (
+        "、" in between or len(between.strip("和与及或")) == 0
+    )
+    return not listed
+
+
 def slot_swaps(claim: str, window: str) -> list[Issue]:
     """Words of the claim absent from the source where the source has another word in their slot.
 
-    "为2000余名快递员购买保险" against "为2000余名货车司机购买保险": the neighbours of the
+    "为2000余名护士购买保险" against "为2000余名货车司机购买保险": the neighbours of the
     unmatched run anchor in the aligned window around a different word (substitution, not
     rewording: the two share no character).
 
-    >>> [i.reason for i in slot_swaps("为2000余名快递员购买保险", "为2000余名货车司机购买保险。")]
-    ['词语 快递员 与资料 货车司机 不符']
+    >>> [i.reason for i in slot_swaps("为2000余名护士购买保险", "为2000余名货车司机购买保险。")]
+    ['词语 护士 与资料 货车司机 不符']
     """
     issues: list[Issue] = []
     tokens = tokenize(claim)
@@ -238,7 +294,7 @@ def slot_swaps(claim: str, window: str) -> list[Issue]:
             nouns.append((t.start, t.end))
             prev = tokens[k - 1] if k else None
             if prev is not None and prev.end == t.start and prev.kind == "content" and len(prev.word) >= 2:
-                nouns.append((prev.start, t.end))  # the modifier too: 外卖骑手, not just 骑手
+                nouns.append((prev.start, t.end))  # the modifier too: 货车司机, not just 司机
     seen: set[str] = set()
     for a, b in sorted(set(_uncovered_runs(claim, window)) | set(nouns)):
         run = claim[a:b]
@@ -246,12 +302,22 @@ def slot_swaps(claim: str, window: str) -> list[Issue]:
         if run in seen or all(f.startswith(("v", "a", "d", "p", "c", "u")) for f in flags):
             continue  # a reworded verb or modifier (开展 for 进行), not a swapped thing
         seen.add(run)
+        if claim[max(0, a - 2) : b + 2] in window:
+            continue  # the word stands in the source with its claim neighbours
+        anchor = 3
         other = _between_anchors(claim, a, b, window, reach=len(run) + 6)
-        if not other or len(other) < 2 or other in claim or _shares_char(run, other) or set(run) & set(other):
+        if other is None:  # a bracket or a short word next to the slot: try closer anchors
+            anchor = 2
+            other = _between_anchors(claim, a, b, window, reach=len(run) + 6, anchor=anchor)
+        if not other or len(other) < 2 or _shares_char(run, other) or set(run) & set(other):
+            continue
+        if other in claim:
+            if _swapped(claim, a, b, other, window):
+                issues.append(Issue(f"词语 {run} 与 {other} 位置互换", 0.3))
             continue
         if any(ch.isdigit() or ch in _CN_NUMERALS for ch in other + run) or any(ch in _PUNCT for ch in other):
             continue
-        if not _same_clause_slot(claim, a, b, window, other):
+        if not _same_clause_slot(claim, a, b, window, other, anchor):
             continue
         if any(w in DEICTIC_WORDS or (len(w) == 2 and w[0] in DEICTIC_PREFIXES) for w in (run, other)):
             continue  # 当地 for 我市: both point at the body reported on
@@ -262,16 +328,13 @@ def slot_swaps(claim: str, window: str) -> list[Issue]:
 def lexical_support(claim: str, passages: list[Passage], region: Region, question: str) -> tuple[float, list[Issue]]:
     """IDF-weighted share of the claim's content words (and figures) found in the evidence.
 
-        Credit per word: 1 in the aligned window, 0.75 elsewhere in the contexts, 0.6 in the
-        question only, else partial credit for its longest piece nearby. Missing words that are
-        entities, numerals, polarity words or substituted nouns also yield issues.
+    Credit per word: 1 in the aligned window, 0.75 elsewhere in the contexts, 0.6 in the
+    question only, else partial credit for its longest piece nearby. Missing words that are
+    entities, numerals, polarity words or substituted nouns also yield issues.
 
-        >>> import re
-
-    from rag.judge.align import Passage
-        >>> p = Passage.build("全市新建职工书屋42个。")
-        >>> lexical_support("全市新建职工书屋42个", [p], (0, 0, 11), "")[0]
-        1.0
+    >>> p = Passage.build("全市新建公园绿地42个。")
+    >>> lexical_support("全市新建公园绿地42个", [p], (0, 0, 11), "")[0]
+    1.0
     """
     pi, s, e = region
     window = passages[pi].text[max(0, s - 8) : e + 8] if pi >= 0 else ""
@@ -293,6 +356,8 @@ def lexical_support(claim: str, passages: list[Passage], region: Region, questio
             credit = 0.6
         elif t.word in DEICTIC_WORDS:
             credit = 0.9  # 当地 / 本地 point at the place reported on, like a pronoun
+        elif t.word in COMPARISON_BASES and any(b in window for b in COMPARISON_BASES):
+            credit = 0.9  # 比上年 for 同比: the same baseline
         else:
             credit = max(_partial(t.word, window), 0.85 if _spread(t.word, window) else 0.0)
             issue = None

@@ -118,36 +118,6 @@ FUNCTION_WORDS: frozenset[str] = frozenset(
         "以来",
         "期间",
         "方面",
-        "工作",
-        "开展",
-        "进行",
-        "实现",
-        "做到",
-        "取得",
-        "成功",
-        "积极",
-        "持续",
-        "不断",
-        "扎实",
-        "深入",
-        "全面",
-        "有效",
-        "切实",
-        "大力",
-        "着力",
-        "努力",
-        "推动",
-        "推进",
-        "加强",
-        "进一步",
-        "帮助",
-        "助力",
-        "帮",
-        "目标",
-        "计划",
-        "要求",
-        "力争",
-        "争取",
         "即",
         "也就是",
         "分别",
@@ -185,6 +155,39 @@ FUNCTION_WORDS: frozenset[str] = frozenset(
         "近",
         "余",
         "左右",
+    ]
+)
+
+# Light verbs and manner adverbs of formal Chinese prose (开展调查 = 调查, 积极参与 = 参与): they
+# frame an action without stating a fact, so an answer may add or drop them.
+LIGHT_WORDS: frozenset[str] = frozenset(
+    [
+        "开展",
+        "进行",
+        "加以",
+        "予以",
+        "给予",
+        "实现",
+        "做到",
+        "取得",
+        "推动",
+        "推进",
+        "加强",
+        "积极",
+        "持续",
+        "不断",
+        "扎实",
+        "深入",
+        "全面",
+        "有效",
+        "切实",
+        "大力",
+        "着力",
+        "努力",
+        "全力",
+        "广泛",
+        "力争",
+        "争取",
     ]
 )
 
@@ -452,6 +455,9 @@ NEGATIVE_MORPHEMES: tuple[str, ...] = (
     "注销",
 )
 
+# Baselines of a comparison; 比上年增长 and 同比增长 say the same (同比 = compared with the same period last year).
+COMPARISON_BASES: frozenset[str] = frozenset(["上年", "去年", "上一年", "同期", "上年同期", "去年同期", "同比"])
+
 # Discourse frames an answer may open with; they state no fact and are dropped before judging.
 FRAMES: tuple[str, ...] = (
     "根据资料",
@@ -485,7 +491,7 @@ FRAMES: tuple[str, ...] = (
     "由此可见",
 )
 
-# Scope/level words: saying 全国 where the source says 贵州省 changes the fact.
+# Scope/level words: saying 全国 where the source says 湖南省 changes the fact.
 LEVEL_WORDS: frozenset[str] = frozenset(
     [
         "全国",
@@ -512,16 +518,6 @@ LEVEL_WORDS: frozenset[str] = frozenset(
         "省部级",
         "地市级",
         "区县级",
-        "省总",
-        "市总",
-        "县总",
-        "中华全国总工会",
-        "全总",
-        "省总工会",
-        "市总工会",
-        "县总工会",
-        "区总工会",
-        "州总工会",
         "国际",
         "世界",
     ]
@@ -531,7 +527,7 @@ LEVEL_WORDS: frozenset[str] = frozenset(
 DEICTIC_PREFIXES: tuple[str, ...] = ("我", "本", "该", "当", "此", "这", "其", "全")
 DEICTIC_WORDS: frozenset[str] = frozenset(["当地", "本地", "此地", "这里", "该地", "各地", "属地"])
 
-# Suffixes that make a token a place or organisation name (贵州省, 铜仁市, 供电局).
+# Suffixes that make a token a place or organisation name (湖南省, 岳阳市, 供电局, 红十字会).
 PLACE_SUFFIXES: tuple[str, ...] = ("省", "市", "县", "区", "州", "镇", "乡", "村", "盟", "旗")
 ORG_SUFFIXES: tuple[str, ...] = (
     "局",
@@ -544,20 +540,25 @@ ORG_SUFFIXES: tuple[str, ...] = (
     "集团",
     "协会",
     "联合会",
-    "工会",
+    "委员会",
+    "基金会",
+    "学会",
+    "商会",
     "中心",
     "基地",
     "学院",
     "大学",
     "银行",
     "医院",
+    "法院",
+    "政府",
     "部",
     "所",
     "站",
     "队",
 )
 
-# Separators that join items of one list: "全国劳模张志强、李红梅" gives both the same role.
+# Separators that join items of one list: "首席科学家张志强、李红梅" gives both the same role.
 LIST_JOINERS: frozenset[str] = frozenset({"、", "和", "及", "与", "以及", "同", "跟", "还有", " ", "“", "”"})
 
 # Markers of an ordered relation "A then B" / "from A to B"; swapping A and B reverses the meaning.

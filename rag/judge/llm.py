@@ -14,7 +14,7 @@ second call alone for one claim and one passage -- the per-citation check of ALC
 
 >>> from rag.settings import Settings
 >>> j = LLMJudge(Settings(llm="openai:deepseek-chat", llm_base_url="https://api.deepseek.com/v1", llm_api_key="sk-..."))
->>> j.judge("", ["全市新建职工书屋75个。"], "资料中没有相关信息。").faithfulness   # a refusal: no call made
+>>> j.judge("", ["2024年公司实现营业收入75亿元。"], "资料中没有相关信息。").faithfulness   # a refusal: no call made
 1.0
 
 Details:

@@ -4,11 +4,11 @@ A figure is a value plus the unit written after it; 万/亿/千 multipliers are 
 into the value and approximators (余、多、近、约) are ignored, so the check is about
 *which* number was stated, not how it was worded:
 
->>> [(f.value, f.unit) for f in extract_figures("覆盖职工2.4万人次，第三届大会，3,234万元")]
+>>> [(f.value, f.unit) for f in extract_figures("接待游客2.4万人次，第三届大会，3,234万元")]
 [(24000.0, '人次'), (3.0, '届'), (32340000.0, '元')]
 
 Chinese numerals are read only when a unit follows (三年、两届) or 第 precedes them,
-so words such as 五一劳动奖章 or 一线 are left alone.
+so words such as 五四运动 or 一线 are left alone.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Word-level view of a claim: jieba tokens with a kind (entity, content, function) and a weight.
 
-Weights follow inverse frequency in jieba's dictionary, so a missing rare word (宜川, 派驻)
-costs more than a missing common one (工作, 建设); this is the IDF weighting of
+Weights follow inverse frequency in jieba's dictionary, so a missing rare word (钙钛矿, 派驻)
+costs more than a missing common one (问题, 建设); this is the IDF weighting of
 classic lexical entailment baselines. Entities (people, places, organisations, scope words
 like 全国/省级) get their own kind because a wrong one is a wrong fact however small:
 
->>> [(t.word, t.kind) for t in tokenize("全国劳模张志强获评湖南省五一劳动奖章") if t.kind != "function"][:3]
-[('全国劳模', 'content'), ('张志强', 'person'), ('获评', 'content')]
+>>> [(t.word, t.kind) for t in tokenize("市长张志强考察了湖南省博物馆") if t.kind != "function"][:4]
+[('市长', 'content'), ('张志强', 'person'), ('考察', 'content'), ('湖南省', 'place')]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from rag.judge.lexicon import FUNCTION_POS, FUNCTION_WORDS, LEVEL_WORDS, ORG_SUFFIXES, PLACE_SUFFIXES
+from rag.judge.lexicon import FUNCTION_POS, FUNCTION_WORDS, LEVEL_WORDS, LIGHT_WORDS, ORG_SUFFIXES, PLACE_SUFFIXES
 
 _lock = threading.Lock()
 _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
@@ -74,6 +74,22 @@ def weight_of(word: str) -> float:
     return min(1.2, max(0.2, (idf - 5.0) / 6.0))
 
 
+def _person_like(word: str) -> bool:
+    """A 2-3 character word after a common surname that is a name, not a common word jieba tags nr.
+
+    Rare words count (张志强); a famous 3-character name (史思明, 毛泽东) too, unless it is built
+    on a common word (高水平 = 高 + 水平, 黄金周 = 黄金 + 周):
+
+    >>> _person_like("张志强"), _person_like("史思明"), _person_like("高水平"), _person_like("黄金周")
+    (True, True, False, False)
+    """
+    if not (2 <= len(word) <= 3 and word[0] in _SURNAMES and _CJK.match(word)):
+        return False
+    if word_freq(word) <= 30:
+        return True
+    return len(word) == 3 and word_freq(word[1:]) < 1000 and word_freq(word[:2]) < 1000
+
+
 def _kind(word: str, flag: str) -> str:
     if not _HAS_CONTENT.search(word):
         return "function"
@@ -81,23 +97,33 @@ def _kind(word: str, flag: str) -> str:
         return "number"
     if word in LEVEL_WORDS:
         return "level"
-    if word in FUNCTION_WORDS or flag in FUNCTION_POS:
+    if word in FUNCTION_WORDS or word in LIGHT_WORDS or flag in FUNCTION_POS:
         return "function"
-    if (
-        flag.startswith("nr")
-        and 2 <= len(word) <= 3
-        and word[0] in _SURNAMES
-        and _CJK.match(word)
-        and word_freq(word) <= 30
-    ):  # 高水平, 黄金周 are tagged nr but are common words
+    if flag.startswith("nr") and _person_like(word):
         return "person"
     if flag == "ns" or (len(word) >= 2 and word.endswith(PLACE_SUFFIXES) and flag.startswith("n")):
         return "place"
-    if flag == "nt" or (len(word) >= 3 and word.endswith(ORG_SUFFIXES) and flag.startswith("n")):
+    if flag == "nt" or (flag.startswith("n") and _org_suffixed(word)):
         return "org"
     if flag == "nz":
         return "name"
     return "content"
+
+
+_ORG_SUFFIXES_LONGEST_FIRST = tuple(sorted(ORG_SUFFIXES, key=len, reverse=True))
+
+
+def _org_suffixed(word: str) -> bool:
+    """A name ending in an organisation suffix (教育部, 派出所), not a word that merely ends so (干部, 场所).
+
+    >>> _org_suffixed("教育部"), _org_suffixed("营业场所"), _org_suffixed("人民医院")
+    (True, False, True)
+    """
+    for suffix in _ORG_SUFFIXES_LONGEST_FIRST:
+        if len(word) >= max(3, len(suffix) + 1) and word.endswith(suffix):
+            # a one-character suffix must not close a common word of its own (干部, 场所, 团队)
+            return len(suffix) >= 2 or not is_known_word(word[-2:])
+    return False
 
 
 @lru_cache(maxsize=4096)
@@ -145,7 +171,7 @@ def _join_split_names(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
 def sub_words(word: str) -> list[str]:
     """Dictionary words inside a long token (search-engine mode), without the token itself.
 
-    >>> "全国" in sub_words("全国五一劳动奖章")
+    >>> "全国" in sub_words("全国人民代表大会")
     True
     """
     jieba, _ = _jieba()

@@ -126,19 +126,71 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-def corpus_terms(texts: Iterable[str], min_count: int = 1) -> list[str]:
-    """Words worth adding to jieba's dictionary: quoted names and place names in the corpus."""
+def _looks_like_name(name: str) -> bool:
+    """Not a phrase around a suffix: "召开全市" opens with a verb, "为全市" with a preposition,
+    "华联超市" ends in a common word (超市) rather than a suffix.
+
+    >>> [_looks_like_name(n) for n in ("砺山市", "北京市", "召开全市", "为全市", "华联超市")]
+    [True, True, False, False, False]
+    """
+    from rag import zh
+
+    words = zh.pos_words(name)
+    if len(words) < 2:
+        return True
+    first, flag, _ = words[0]
+    if flag[:1] in (("v", "p", "c", "d", "r", "u", "m", "q", "f") if len(first) > 1 else ("p", "c", "d", "r", "u")):
+        return False
+    freq = _base_dictionary()[0]
+    last = words[-1][0]
+    return not (len(last) >= 2 and freq.get(last, 0) >= 500)
+
+
+_SUFFIX = re.compile(r"(?:自治区|自治州|新区|省|市|州|县|区|镇|乡)")
+
+
+def corpus_terms(texts: Iterable[str], min_count: int = 2) -> list[str]:
+    """Words worth adding to jieba's dictionary, found in the corpus itself: quoted names
+    (“…”, 《…》) and names before an administrative suffix (青禾市, 临江区).
+
+    Every two- to four-character stem before a suffix is counted; a longer candidate
+    survives only when it is nearly as frequent as the shorter one inside it ("位于砺山市"
+    is rarer than "砺山市", so "砺山市" is kept; "青禾市" is as frequent as "禾市", so the
+    longer wins), and a name must occur ``min_count`` times.
+
+    >>> corpus_terms(["位于砺山市。砺山市的人口。来到砺山市", "《天镜峰志》"], min_count=1)
+    ['天镜峰志', '砺山市']
+    """
     counts: Counter[str] = Counter()
+    places: Counter[str] = Counter()
     for text in texts:
         t = normalize(text)
         for m in _QUOTED.finditer(t):
             term = m.group(1).strip()
             if 2 <= len(term) <= 10 and not re.search(r"[\s，。,、：:；;！？]", term):
                 counts[term] += 1
-        for m in _PLACE.finditer(t):
-            name = m.group(0)
-            if not name.startswith(_NOT_PLACE_START):
-                counts[name] += 1
+        for m in _SUFFIX.finditer(t):
+            a = m.start()
+            for n in (2, 3, 4):
+                stem = t[max(0, a - n) : a]
+                if len(stem) == n and all("\u4e00" <= c <= "\u9fff" for c in stem):
+                    places[stem + m.group(0)] += 1
+    kept: dict[str, int] = {}
+    for name, c in places.items():
+        if c < min_count or name.startswith(_NOT_PLACE_START):
+            continue
+        shorter = [places[name[k:]] for k in range(1, len(name) - 1) if name[k:] in places and len(name) - k >= 3]
+        if shorter and c < 0.7 * max(shorter):
+            continue  # "位于砺山市": a phrase around a shorter name
+        kept[name] = c
+    for name in list(kept):
+        if not _looks_like_name(name):
+            del kept[name]
+    for name in list(kept):
+        # the shorter inside a longer kept name that is as frequent: "禾市" inside "青禾市"
+        if any(other != name and other.endswith(name) and kept[other] >= 0.7 * kept[name] for other in kept):
+            del kept[name]
+    counts.update({n: max(c, min_count) for n, c in kept.items()})
     return sorted(w for w, c in counts.items() if c >= min_count)
 
 
@@ -178,6 +230,10 @@ class Tokenizer:
                         tk.add_word(w, freq=max(tk.suggest_freq(w), 5))
                     self._jieba = tk
         return self._jieba
+
+    def jieba(self) -> Any:
+        """This index's ``jieba.Tokenizer`` (jieba's dictionary plus the corpus words)."""
+        return self._tk()
 
     def tokens(self, text: str) -> list[str]:
         """Tokens of ``text`` for BM25 (documents and queries alike)."""
