@@ -312,7 +312,7 @@ def _scores(it: dict[str, Any], a: Analysis) -> dict[str, float]:
     return out
 
 
-VETOES = ("veto_year", "veto_place", "veto_noun")
+VETOES = ("veto_year", "veto_place", "veto_noun", "veto_year_best", "veto_place_best")
 ENABLED: tuple[str, ...] = ()
 
 

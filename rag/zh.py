@@ -244,6 +244,8 @@ def figures(text: str) -> list[re.Match[str]]:
 
     >>> [m.group(0) for m in figures("第三届大会，三位代表发言，收入增长8.5%，共有“四个意识”")]
     ['三位', '8.5%']
+    >>> [m.group(0) for m in figures("第二十条 处五百元罚款，第三十五届")]
+    ['五百元']
     """
     folded = fold(text)
     out = []
@@ -252,6 +254,8 @@ def figures(text: str) -> list[re.Match[str]]:
         if _YEAR_ONLY.fullmatch(m.group(0)):  # a year is a date, not an amount
             continue
         head = _CN_ONLY.match(folded, s)
+        if head and s > 0 and (folded[s - 1] == "第" or folded[s - 1] in "零〇一二两三四五六七八九十百千"):
+            continue  # "第二十条", "第三十五届": an ordinal, or the tail of one
         if head and not folded[s].isdigit():
             if head.group(0) in ("万", "亿", "千", "百") or _quoted(folded, s):
                 continue

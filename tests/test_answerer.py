@@ -167,11 +167,6 @@ def test_figure_in_any_unit_is_the_short_answer(question: str, passage: Passage,
     _span_first(ans)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="weak: the same passage answers 去世时多大年纪 but refuses 去世时多少岁 (P(answerable) "
-    "falls under the threshold although 85岁 is the only age in it)",
-)
 def test_age_asked_with_duo_shao_sui_is_answered() -> None:
     ans = EX.answer("林远山去世时多少岁？", [PAINTER])
     assert not ans.refused and ans.short_answer == "85岁"
@@ -336,7 +331,8 @@ def test_asked_span_comes_first(question: str, passage: Passage, kind: str, span
     assert analyze_question(question, KNOWN_PLACES).kind == kind
     ans = EX.answer(question, [passage])
     assert not ans.refused, ans.text
-    assert ans.short_answer == span, ans.text
+    # a title or quoted name may come with or without its 《》/“”
+    assert ans.short_answer in (span, span.strip("《》“”")), ans.text
     _span_first(ans)
 
 
@@ -356,7 +352,11 @@ def test_date_question_gets_the_date_not_a_place() -> None:
     "candidate: typed_spans keeps only jieba nr/ns/nt/nz runs and the slot span cuts at 公司",
 )
 def test_name_question_gets_the_whole_organisation() -> None:
-    p = _p("maker", "首次使用前，请将机器人充电至少8小时。本产品由临江灵犀智能科技有限公司制造。", "灵犀X3巡检机器人使用说明书")
+    p = _p(
+        "maker",
+        "首次使用前，请将机器人充电至少8小时。本产品由临江灵犀智能科技有限公司制造。",
+        "灵犀X3巡检机器人使用说明书",
+    )
     ans = EX.answer("灵犀X3巡检机器人由哪家公司制造？", [p])
     assert ans.short_answer == "临江灵犀智能科技有限公司", ans.text
 
@@ -382,11 +382,6 @@ def test_description_question_has_no_short_answer(question: str, passage: Passag
     _cited(ans)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: the place pattern's 何处 matches inside 如何处理 / 如何处置, so a how-to "
-    "question of a manual or a regulation is read as a place question",
-)
 def test_ru_he_chu_li_is_a_description() -> None:
     assert question_kind("指示灯持续闪烁红色时如何处理？") == "description"
     assert question_kind("对违法行为如何处置？") == "description"
@@ -452,21 +447,11 @@ def test_answerable_question_over_the_same_passages_is_not_refused(question: str
     _span_first(ans)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: a place written with a suffix that jieba cuts badly (岚/州市) is not found "
-    "in the question, so the city bulletin of 临江市 answers a question about 岚州市",
-)
 def test_place_jieba_cuts_badly_is_still_refused() -> None:
     assert [m.text for m in find_places("2023年岚州市地区生产总值是多少？")] == ["岚州市"]
     _refused(EX.answer("2023年岚州市地区生产总值是多少？", [BULLETIN]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: the place veto looks at all passages, so when another passage (a 青川县 "
-    "regulation) names the place, 临江市's figure is given for 青川县",
-)
 def test_place_named_only_by_another_passage_is_still_refused() -> None:
     _refused(EX.answer("2023年青川县地区生产总值是多少？", [BULLETIN, REGULATION]))
 
@@ -609,20 +594,21 @@ def test_comparison_queries_split_places_and_years() -> None:
     assert without_constraints("2023年青川县的常住人口是多少？", ["青川县"]) == "的常住人口是多少？"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: 多少钱 asks money but _asked_unit only reads a unit after 多少 (钱 is none), "
-    "so the measure is '' and a figure of any measure fits",
-)
 def test_duo_shao_qian_asks_money() -> None:
     assert analyze_question("在保护区内游泳会被罚多少钱？").measure == "money"
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="defect: the head noun regex takes two characters after 哪 without its counter: "
-    "哪些活动 -> '些活', 哪一年起 -> '年起'",
+    reason="defect: in _asked_unit `word == '多大' and '岁' in q or '年龄' in q or '年纪' in q` binds "
+    "as (… and …) or …, and 多大 returns ('', '') before the 享年 check: 享年多大 asks no age, and "
+    "any 多X question naming 年龄 is taken for an age",
 )
+def test_age_questions_with_duo_da() -> None:
+    assert analyze_question("林远山享年多大？").measure == "age"
+    assert analyze_question("这棵古树有多高？树的年龄是多少？").measure == "length"
+
+
 def test_head_noun_of_na_xie() -> None:
     assert analyze_question("县总工会开展了哪些活动？").head == "活动"
 
@@ -673,11 +659,6 @@ def test_figures_exclude_years_and_ordinals(text: str, found: list[str]) -> None
     assert [m.group(0) for m in zh.figures(text)] == found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: zh.figures' (?<![\\d.第]) lookbehind checks one character only, so a "
-    "multi-character ordinal loses its 第: 第二十条 -> '十条', 第三十五届 -> '十五届'",
-)
 def test_multi_character_ordinals_are_not_figures() -> None:
     assert [m.group(0) for m in zh.figures("第二十条 处五百元以上一千元以下罚款")] == ["五百元", "一千元"]
     assert [m.group(0) for m in zh.figures("第三十五届运动会")] == []

@@ -198,14 +198,6 @@ WIKI = _p(
 def test_markers_written_in_a_passage_never_dangle(answerer: Any, request: pytest.FixtureRequest) -> None:
     """An encyclopedia passage carries its own footnote markers ([3], [4]); an answer quoting it
     must not pass them on as citations of its own (there is only source [1])."""
-    if isinstance(answerer, ExtractiveAnswerer):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="rag/answer/compose.py copies the sentence verbatim, footnote [3] included, "
-                "so the answer has a marker that indexes no citation",
-            )
-        )
     if isinstance(answerer, LLMAnswerer):
         request.getfixturevalue("server").reply = "8848.86米[1]。珠穆朗玛峰海拔8848.86米[3]，是世界最高峰[1]。"
     ans = answerer.answer("珠穆朗玛峰海拔多少米？", [WIKI])

@@ -39,7 +39,7 @@ SENTENCE_FEATURES = (
 SPAN_FEATURES = (
     "kind_fit", "slot", "slot_overlap", "unit_exact", "measure_match", "measure_conflict", "near_term",
     "after_term", "in_question", "log_len", "position", "first_of_kind", "is_figure", "is_date", "is_named",
-    "is_clause", "clause_terms", "clause_left", "clause_right", "clause_share",
+    "is_clause", "clause_terms", "clause_left", "clause_right", "clause_share", "is_quoted",
 )  # fmt: skip
 
 
@@ -247,6 +247,7 @@ def span_features(q: Question, sentence: str) -> list[tuple[Span, dict[str, floa
             "clause_left": _match_share(q.left, s[sp.start : sp.end]),
             "clause_right": _match_share(q.right, s[sp.start : sp.end]),
             "clause_share": (sp.end - sp.start) / max(1, len(s)),
+            "is_quoted": float(s[sp.start : sp.start + 1] in "《“「『" and s[sp.end - 1 : sp.end] in "》”」』"),
         }
         seen_kinds.add(sp.kind)
         out.append((sp, f))

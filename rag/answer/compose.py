@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rag.answer.extractive import Analysis
@@ -21,6 +22,7 @@ __all__ = ["SHORT_MIN_PROBABILITY", "compose"]
 # with the models in eval/train_answerer.py when the model file says so.
 SHORT_MIN_PROBABILITY = 0.2
 _END = "。！？!?；;，,：: "
+_MARK = re.compile(r"[\[［【]\d{1,3}[\]］】]")
 
 
 def _model_info() -> dict[str, Any]:
@@ -29,7 +31,7 @@ def _model_info() -> dict[str, Any]:
     return dict(load_models().info)
 
 
-def compose(analysis: Analysis, question: str) -> Answer:
+def compose(analysis: Analysis, question: str, *, runner_up: bool = True) -> Answer:
     """The answer of an analysis that was not refused: ``short[1]。sentence[1]。``, and the
     runner-up sentence too when the sentence model is unsure between them (its probability
     at least ``second_ratio`` of the best's; the ratio is chosen in eval/train_answerer.py)."""
@@ -42,11 +44,11 @@ def compose(analysis: Analysis, question: str) -> Answer:
         by_kind = dict(info.get("short_threshold_by_kind", {}))
         least = float(by_kind.get(analysis.question.kind, info.get("short_threshold", SHORT_MIN_PROBABILITY)))
         if analysis.span_probability >= least:
-            chosen, short = analysis.span_of, analysis.span.text.strip()
+            chosen, short = analysis.span_of, _MARK.sub("", analysis.span.text).strip()
     sentences = [chosen]
     ratio = float(info.get("second_ratio", 2.0))
     runner = next((c for c in analysis.ranked[:2] if c is not chosen), None)
-    if runner is not None and runner.score >= ratio * (best.score or 1.0):
+    if runner_up and runner is not None and runner.score >= ratio * (best.score or 1.0):
         sentences.append(runner)
     numbers: dict[str, int] = {}
     for c in sentences:
@@ -54,8 +56,8 @@ def compose(analysis: Analysis, question: str) -> Answer:
     # sentences of one passage in reading order
     sentences.sort(key=lambda c: (numbers[c.passage.id], c.start))
     parts = []
-    for c in sentences:
-        parts.append(f"{c.text.strip().rstrip(_END)}[{numbers[c.passage.id]}]")
+    for c in sentences:  # a marker the document itself carries ("…8848.86米[3]") is not ours
+        parts.append(f"{_MARK.sub('', c.text).strip().rstrip(_END)}[{numbers[c.passage.id]}]")
     citations = []
     for pid, n in numbers.items():
         mine = [c for c in sentences if c.passage.id == pid]

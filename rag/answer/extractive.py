@@ -19,12 +19,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rag import zh
 from rag.answer.candidates import Candidate, sentence_candidates, span_features, term_weights
-from rag.answer.question import Question, analyze_question
+from rag.answer.question import Question, analyze_question, comparison_queries
 from rag.answer.scoring import Models, load_models
 from rag.answer.spans import Span
 from rag.records import Answer, Passage
@@ -128,6 +128,11 @@ def answerable_features(a: Analysis) -> dict[str, float]:
     f["veto_place"] = float(
         bool(q.named_places) and not any(any(form in everything for form in _place_forms(pl)) for pl in q.named_places)
     )
+    own_folded = zh.fold(own) + " " + " ".join(str(v) for v in (best.passage.meta or {}).values())
+    f["veto_year_best"] = float(bool(q.single_years) and not any(y in own_folded for y in q.single_years))
+    f["veto_place_best"] = float(
+        bool(q.named_places) and not any(any(form in own_folded for form in _place_forms(pl)) for pl in q.named_places)
+    )
     rarest = max(nouns, key=lambda t: w[t], default="")
     f["veto_noun"] = float(bool(rarest) and w[rarest] >= 0.5 * top_w and rarest not in everything)
     f["cov_rest"] = bf["cov_rest"]
@@ -202,9 +207,14 @@ class ExtractiveAnswerer:
         m = self.models or load_models()
         return judge(analysis, m.threshold, tuple(m.info.get("vetoes", ())))
 
+    def _places(self, passages: Sequence[Passage]) -> tuple[str, ...]:
+        """The corpus' places plus those the passages' documents are about (their metadata)."""
+        extra = [str(p.meta.get("place", "")) for p in passages if p.meta and p.meta.get("place")]
+        return tuple(dict.fromkeys([*self.known_places, *extra]))
+
     def analyze(self, question: str, passages: Sequence[Passage]) -> Analysis:
         return analyze(
-            question, passages, self.known_places, idf=self.idf, models=self.models, tokenizer=self.tokenizer
+            question, passages, self._places(passages), idf=self.idf, models=self.models, tokenizer=self.tokenizer
         )
 
     def answer(
@@ -214,15 +224,27 @@ class ExtractiveAnswerer:
         history: Sequence[tuple[str, str]] = (),
         *,
         analysis: Analysis | None = None,
+        runner_up: bool = True,
     ) -> Answer:
-        """The answer to ``question`` from ``passages`` (best first), or a refusal when they lack it."""
+        """The answer to ``question`` from ``passages`` (best first), or a refusal when they lack it.
+
+        ``runner_up=False`` quotes the best sentence alone (each side of a comparison does)."""
         from rag.answer.compose import compose
         from rag.answer.refusal import refusal_answer
 
         t0 = time.perf_counter()
+        passages = tuple(passages)
+        sides = [] if analysis is not None else comparison_queries(question, self._places(passages))
+        if len(sides) > 1:  # "A和B分别…": each side answered from the passages, joined in the order asked
+            from rag.answer.pipeline import merge_answers
+
+            parts = [self.answer(side, passages, runner_up=False) for side in sides]
+            merged = merge_answers(question, parts)
+            shorts = "；".join(p.short_answer for p in parts if p.short_answer)
+            return replace(merged, short_answer=shorts, latency_ms=(time.perf_counter() - t0) * 1000)
         a = analysis or self.analyze(question, tuple(passages))
         verdict = self.verdict(a)
-        ans = refusal_answer(question, a.passages, verdict) if verdict.refuse else compose(a, question)
+        ans = refusal_answer(question, a.passages, verdict) if verdict.refuse else compose(a, question, runner_up=runner_up)
         ms = (time.perf_counter() - t0) * 1000
         return Answer(
             ans.question,

@@ -65,7 +65,8 @@ def history_questions(history: Iterable[Any]) -> list[str]:
 
 
 def _places(q: str, known: Sequence[str]) -> list[Mention]:
-    return find_places(q, known)
+    """Places the corpus knows or the question writes with a suffix (not jieba's guesses)."""
+    return [m for m in find_places(q, known) if m.kind == "place"]
 
 
 def is_followup(question: str, known_places: Iterable[str] = ()) -> bool:

@@ -50,7 +50,7 @@ _KIND_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         (
             "place",
-            r"哪里|哪儿|在哪|何地|何处|什么地方|哪个(?:国家|城市|省|地区|县|市|地方|州)|哪座城市|哪一?国|什么地区",
+            r"哪里|哪儿|在哪|何地|(?<!如)何处|什么地方|哪个(?:国家|城市|省|地区|县|市|地方|州)|哪座城市|哪一?国|什么地区",
         ),
         ("number", r"多少|几(?!乎|何)|多大|多高|多长|多重|多远|多久|多深|多宽|多厚|比例|占比|百分之|几成|第几"),
         ("yesno", r"是否|有没有|是不是|能否|可否|吗[？?\s]*$"),
@@ -126,13 +126,13 @@ def _asked_unit(q: str) -> tuple[str, str]:
             u = rest[:n]
             if zh.measure_of(u):
                 return u, zh.measure_of(u)
+    if re.search(r"(?:多大|多少)(?:岁|年纪)|年龄是多少|享年|几岁|去世时多|逝世时多|年纪", q):
+        return "岁", "age"
     for word, measure in _HOW_MEASURE.items():
         if word in q:
-            if (word == "多大" and "岁" in q) or "年龄" in q or "年纪" in q:
-                return "岁", "age"
             return "", measure
-    if re.search(r"年龄|年纪|享年|几岁", q):
-        return "岁", "age"
+    if re.search(r"多少钱|钱|金额|资金|经费|费用|收入|欠薪|罚款|价格|售价|工资|薪酬|利润|投资|营收|税", q):
+        return "", "money"
     return "", ""
 
 
@@ -186,6 +186,13 @@ def _stem(name: str) -> str:
     return name
 
 
+_UNKNOWN_PLACE = re.compile(
+    r"(?:(?<=年)|(?<=^)|(?<=[，,、和与及的在对是从到向于]))([\u4e00-\u9fff]{2,3}?)(自治州|自治区|新区|省|市|县|区|州)"
+    r"(?=[\u4e00-\u9fff\d]|$)"
+)
+_NOT_PLACE_START = tuple("全本各该我此其每某整城市省区县以和与及")
+
+
 def find_places(question: str, known_places: Iterable[str] = (), tokenizer: Any = None) -> list[Mention]:
     """Places in ``question``: the corpus' own (``known_places``) and words jieba tags as places.
 
@@ -219,6 +226,11 @@ def find_places(question: str, known_places: Iterable[str] = (), tokenizer: Any 
         if flag == "ns" or suffixed:
             add(a, b, tuple(dict.fromkeys((_stem(word), word))), sure=suffixed)
         a = b
+    # a name the dictionary lacks, written with a suffix after a boundary: "2023年岚州市", "在鹭汀市"
+    for m in _UNKNOWN_PLACE.finditer(q):
+        stem = m.group(1)
+        if not stem.startswith(_NOT_PLACE_START) and not any(c in "全本各该我此其每某来" for c in stem):
+            add(m.start(1), m.end(2), (stem, stem + m.group(2)))
     # "place": known to the corpus or written with a suffix; "name": only tagged a place by jieba
     return [
         Mention("place" if (a, b) in strong else "name", question[a:b], a, b, forms)
@@ -293,7 +305,7 @@ def analyze_question(question: str, known_places: Iterable[str] = (), tokenizer:
     if kind == "list" and m:
         count = _CN_DIGITS[m.group(1) or m.group(2)]
     years_asked = tuple(dict.fromkeys(f for m in ys for f in m.forms))
-    h = re.search(r"(?:什么|哪一?|何)(?:个|种|类|位|座|家|所|部|项)?([\u4e00-\u9fff]{2})", q)
+    h = re.search(r"(?:什么|哪一?|何)(?:个|些|种|类|位|座|家|所|部|项)?(?![一年天月日时里儿])([\u4e00-\u9fff]{2})", q)
     head = (
         h.group(1) if h and h.group(1) not in zh.FUNCTION_WORDS and not re.search(r"[的是了呢吗]", h.group(1)) else ""
     )

@@ -39,8 +39,8 @@ def _reason(a: Analysis) -> tuple[str, str]:
         return "no_passages", ""
     if f.get("year_missing") and q.years:
         return "year", f"没有{'、'.join(q.years)}年的相关内容"
-    if f.get("place_missing") and q.places:
-        return "place", f"没有关于{'、'.join(q.places)}的相关内容"
+    if f.get("place_missing") and q.named_places:
+        return "place", f"没有关于{'、'.join(q.named_places)}的相关内容"
     if q.kind == "number" and q.measure and not f.get("measure_match"):
         return "unit", "找到的内容里没有所问的数字"
     if f.get("unseen", 0.0) > 0.3:
@@ -53,6 +53,8 @@ _VETO_REASONS = {
     "veto_year": ("year", "没有{years}年的相关内容"),
     "veto_place": ("place", "没有关于{places}的相关内容"),
     "veto_noun": ("topic", "资料没有提到“{noun}”"),
+    "veto_year_best": ("year", "找到的内容不是{years}年的"),
+    "veto_place_best": ("place", "找到的内容不是关于{places}的"),
 }
 
 
@@ -68,7 +70,7 @@ def judge(analysis: Analysis, threshold: float, vetoes: Sequence[str] = ()) -> V
         if f.get(name):
             code, template = _VETO_REASONS[name]
             noun = max(q.nouns, key=lambda t: analysis.weights.get(t, 0.0), default="")
-            reason = template.format(years="、".join(q.single_years), places="、".join(q.places), noun=noun)
+            reason = template.format(years="、".join(q.single_years), places="、".join(q.named_places), noun=noun)
             return Verdict(True, analysis.p_answerable, reason, code)
     if analysis.p_answerable >= threshold:
         return Verdict(False, analysis.p_answerable)
