@@ -29,6 +29,8 @@ def test_plain_answer_has_figure_citations_and_sources(client):
     assert "来源：" in text  # the text list under the answer
     sources = r.model_extra["sources"]
     assert sources and sources[0]["n"] == 1
+    short = r.model_extra["short_answer"]
+    assert "3234" in short and text.startswith(short)  # the asked span alone, and it opens the answer
     assert "3234" in sources[0]["quote"] and sources[0]["quote"] in sources[0]["text"]
     assert r.model_extra["refused"] is False
     assert r.usage.total_tokens > 0

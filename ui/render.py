@@ -141,7 +141,16 @@ def document_html(title: str, text: str, start: int, end: int) -> str:
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The answer as a chat message: its text (markers kept), escaped for Markdown."""
+    """The answer as a chat message: its text (markers kept), escaped for Markdown; the short
+    answer that opens it is shown in bold.
+
+    >>> a = Answer("q", "8848.86米[1]。珠穆朗玛峰海拔8848.86米[1]。", short_answer="8848.86米")
+    >>> answer_markdown(a)
+    '**8848.86米**[1]。珠穆朗玛峰海拔8848.86米[1]。'
+    """
+    short = answer.short_answer
+    if short and answer.text.startswith(short):
+        return f"**{escape_markdown(short)}**" + escape_markdown(answer.text[len(short) :])
     return escape_markdown(answer.text)
 
 

@@ -48,6 +48,8 @@ def compose(analysis: Analysis, question: str, *, runner_up: bool = True) -> Ans
     sentences = [chosen]
     ratio = float(info.get("second_ratio", 2.0))
     runner = next((c for c in analysis.ranked[:2] if c is not chosen), None)
+    if not short:  # without a short answer the quote is the answer: a second sentence must be closer
+        ratio = max(ratio, float(info.get("second_ratio_alone", ratio)))
     if runner_up and runner is not None and runner.score >= ratio * (best.score or 1.0):
         sentences.append(runner)
     numbers: dict[str, int] = {}

@@ -244,7 +244,11 @@ class ExtractiveAnswerer:
             return replace(merged, short_answer=shorts, latency_ms=(time.perf_counter() - t0) * 1000)
         a = analysis or self.analyze(question, tuple(passages))
         verdict = self.verdict(a)
-        ans = refusal_answer(question, a.passages, verdict) if verdict.refuse else compose(a, question, runner_up=runner_up)
+        ans = (
+            refusal_answer(question, a.passages, verdict)
+            if verdict.refuse
+            else compose(a, question, runner_up=runner_up)
+        )
         ms = (time.perf_counter() - t0) * 1000
         return Answer(
             ans.question,
