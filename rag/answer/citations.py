@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag import zh
 from rag.records import Citation, Passage
 
 __all__ = [
@@ -60,8 +61,6 @@ _NUM_IN_BODY_RE = re.compile(rf"[{_DIGITS}]+")
 # Sentence ends: Chinese and ASCII terminators (not "." — it is a decimal point in 2.4万).
 _TERMINATORS = "。！？；!?;…"
 _CLOSERS = "”’」』）)》〉\"'"
-_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
-_FULLWIDTH[0x3000] = 0x20
 # Characters too common to be evidence: a bigram containing one is not counted.
 _STOP_CHARS = set("的了是在和与及也都这那其之而并对为将把被等")
 _NUMBER_RE = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
@@ -79,7 +78,7 @@ class Marker:
 
 
 def _to_int(s: str) -> int:
-    return int(s.translate(_FULLWIDTH))
+    return int(zh.fold(s))
 
 
 def _marker_numbers(body: str) -> tuple[int, ...]:
@@ -180,7 +179,7 @@ def split_sentences(text: str) -> list[str]:
 
 def _fold(text: str) -> str:
     """Full-width ASCII to half-width and lower case; keeps the length."""
-    return text.translate(_FULLWIDTH).lower()
+    return zh.fold(text).lower()
 
 
 def _content(text: str) -> str:
