@@ -1,8 +1,8 @@
 """The ``rag`` command: ingest, search, ask, docs, eval.
 
     rag ingest seeds --index index
-    rag search "拉萨全市建立了多少个基层工会组织？" --index index -k 5
-    rag ask "2025年铜仁市发放了多少职工医疗互助金？" --index index [--json]
+    rag search "2023年临江市的地区生产总值是多少？" --index index -k 5
+    rag ask "2023年临江市的地区生产总值是多少？" --index index [--json]
     rag eval run eval/datasets/dev_qa.jsonl --index index --out eval/runs/dev
 
 Settings come from ``RAG_*`` environment variables; flags override them.

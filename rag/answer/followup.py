@@ -15,7 +15,7 @@ topic X replaces the topic: "那金秋助学呢" asks the previous question's ki
 金秋助学 with its place and year); a follow-up without a place gets the previous place and
 organisation, and without a year too the previous year; a new year or place replaces
 the old one. A question that names its own place is taken as standalone. Earlier
-follow-ups in the history are resolved first, so chains work ("那2024年呢？" then "那南川区呢？").
+follow-ups in the history are resolved first, so chains work ("那2024年呢？" then "那青川县呢？").
 """
 
 from __future__ import annotations

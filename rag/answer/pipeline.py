@@ -168,8 +168,8 @@ def _finish(ans: Answer, question: str, resolved: str, t0: float) -> Answer:
 def split_questions(question: str, places: Sequence[str]) -> list[str]:
     """Separate questions asked in one go about different places, one per place.
 
-    >>> split_questions("2025年南川区有多少名职工加入互助保障？安康市参保人数达到多少？", ["南川区", "安康市"])
-    ['2025年南川区有多少名职工加入互助保障？', '安康市参保人数达到多少？']
+    >>> split_questions("2023年临江市常住人口有多少？青川县人口是多少？", ["临江市", "青川县"])
+    ['2023年临江市常住人口有多少？', '青川县人口是多少？']
 
     A second question without a place of its own ("…录入？建制率是多少？") stays with the first.
     """

@@ -5,9 +5,9 @@ missing field are skipped for that row (no ``must_contain`` and no ``answers``: 
 accuracy; no ``evidence``: no retrieval figures; no ``answer`` and no ``answers``: no
 token F1 / character F1)::
 
-    {"id": "d001", "question": "铜仁市总工会2025年“春送岗位”办了多少场？",
-     "answer": "“春送岗位”举办97场…", "must_contain": ["97", "2.59万"],
-     "evidence": ["“春送岗位”97场,服务劳动者2.59万人次"], "source_file": "000_….txt",
+    {"id": "g001", "question": "2023年临江市举办了多少场招聘会？",
+     "answer": "全年举办招聘会97场…", "must_contain": ["97", "2.59万"],
+     "evidence": ["举办招聘会97场,服务求职者2.59万人次"], "source_file": "stat_….txt",
      "type": "numeric"}
 
 ``answers`` lists several acceptable gold answers, any one of which makes the answer

@@ -7,9 +7,9 @@ their own lines. This module joins such pieces back into paragraphs, drops page 
 and keeps, for every paragraph, where each of its characters came from in the source,
 so a passage can be highlighted in the original file.
 
->>> paras = paragraphs("　　四川工会平台在线发布岗位用\\n\\n工需求69万余个。\\n")
+>>> paras = paragraphs("　　全省招聘平台在线发布岗位用\\n\\n工需求69万余个。\\n")
 >>> [p.text for p in paras]
-['四川工会平台在线发布岗位用工需求69万余个。']
+['全省招聘平台在线发布岗位用工需求69万余个。']
 """
 
 from __future__ import annotations
