@@ -25,7 +25,6 @@ from rag.records import Answer, Citation, Passage
 
 __all__ = [
     "answer_question",
-    "contrast_for",
     "known_places",
     "merge_answers",
     "resolve",
@@ -122,16 +121,6 @@ def retrieve_for(assistant: Any, question: str, **filters: Any) -> list[Passage]
                 seen.add(p.id)
                 added += 1
     return passages
-
-
-def contrast_for(assistant: Any, question: str, **filters: Any) -> list[Passage]:
-    """Passages for ``question`` without its places and years, to tell "not reported here" from "not at all"."""
-    from rag.answer.question import without_constraints
-
-    stripped = without_constraints(question, known_places(assistant))
-    if len(stripped) < 4:
-        return []
-    return list(assistant.retrieve(stripped, k=assistant.settings.top_k, **filters))
 
 
 def _prepare(assistant: Any, question: str, history: Sequence[Any], filters: dict[str, Any]) -> tuple[Any, ...]:

@@ -176,10 +176,6 @@ def place_stem(name: str) -> str:
     >>> place_stem("临江市"), place_stem("西岭新区"), place_stem("岚川省")
     ('临江', '西岭', '岚川')
     """
-    return _stem(name)
-
-
-def _stem(name: str) -> str:
     for suf in _ADMIN_SUFFIXES:
         if name.endswith(suf) and len(name) - len(suf) >= 2:
             return name[: -len(suf)]
@@ -215,7 +211,7 @@ def find_places(question: str, known_places: Iterable[str] = (), tokenizer: Any 
             taken[k] = True
 
     for place in sorted({p.strip() for p in known_places if p and p.strip()}, key=len, reverse=True):
-        stem = _stem(place)
+        stem = place_stem(place)
         for form in (place, stem) if len(stem) >= 2 else (place,):
             for m in re.finditer(re.escape(form), q):
                 add(m.start(), m.end(), tuple(dict.fromkeys((stem, place))))
@@ -224,7 +220,7 @@ def find_places(question: str, known_places: Iterable[str] = (), tokenizer: Any 
         b = a + len(word)
         suffixed = len(word) >= 3 and word.endswith(_ADMIN_SUFFIXES[:-2]) and flag.startswith("n")
         if flag == "ns" or suffixed:
-            add(a, b, tuple(dict.fromkeys((_stem(word), word))), sure=suffixed)
+            add(a, b, tuple(dict.fromkeys((place_stem(word), word))), sure=suffixed)
         a = b
     # a name the dictionary lacks, written with a suffix after a boundary: "2023年岚州市", "在鹭汀市"
     for m in _UNKNOWN_PLACE.finditer(q):

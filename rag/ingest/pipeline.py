@@ -102,7 +102,7 @@ def parse_text(text: str, source: str, settings: Settings | None = None) -> tupl
 def _share_place(articles: list[Article], metas: list[dict[str, str]]) -> None:
     """Articles of one newspaper page share its place: when the articles that have a place
     all agree on it, one without a place takes it -- only if its own text names that
-    place, in full or without its administrative suffix (安康 for 安康市); it takes the
+    place, in full or without its administrative suffix (临江 for 临江市); it takes the
     organisation too only if its text names it in full. Nothing is given to an article
     whose text does not say it. Not done inside a compilation with a contents list.
     """

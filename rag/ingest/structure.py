@@ -4,7 +4,7 @@ A file is one article, or a compilation of several:
 - a table of contents (``目录`` followed by lines ending in page numbers) names the
   articles; each is found again as a title line in the body, in order;
 - in Markdown, the top heading level is an article level when it repeats over long
-  stretches of text (``## 一路繁花耀征程 ... ## 绘就职工发展蓝图``).
+  stretches of text (``## 第一篇 经济运行 ... ## 第二篇 社会民生``).
 
 Inside an article, headings come from Markdown ``#``, Chinese numbering (``第一章``,
 ``一、``, ``（一）``, ``1.``) and short standalone lines without closing punctuation that
@@ -105,7 +105,7 @@ def _toc_entries(paras: list[Paragraph]) -> tuple[list[str], int, str] | None:
                     entries.append(m.group(1).rstrip("…. ·"))
                     misses = 0
                 elif len(paras[j].text) <= 12 and not is_terminated(paras[j].text):
-                    misses += 0  # a group label such as 一、各级工会
+                    misses += 0  # a group label such as 一、主要指标
                 else:
                     misses += 1
                     if misses > 1 and entries:
@@ -368,8 +368,8 @@ def describe(article: Article) -> dict[str, str]:
       administrative suffix such as 市/县/区); else the place the body names most, when
       it is named often enough and well ahead of any other;
     - org: an organisation named in full in the title (a name ending in 公司/集团/大学/
-      局/委员会/工会..., or tagged ``nt``); else the body's dominant one. A title that says
-      only ``市总工会`` takes the body's full name ending that way, if the body writes one;
+      局/委员会..., or tagged ``nt``); else the body's dominant one. A title that says only
+      ``市统计局`` takes the body's full name ending that way, if the body writes one;
     - year: a year written in the title (``2021-2025`` for a range), else the collection's.
 
     >>> def art(title, *paras):
