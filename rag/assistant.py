@@ -14,7 +14,7 @@ from typing import Any
 
 from rag.records import Answer, Chunk, Document, Passage
 from rag.settings import Settings
-from rag.store import IndexData, IndexFormatError, current_version, read_manifest, read_records
+from rag.store import IndexData, IndexFormatError, current_version, open_records, read_manifest
 
 History = Sequence[tuple[str, str]]
 
@@ -64,7 +64,7 @@ class Assistant:
                 "or unset RAG_EMBEDDING_MODEL"
             )
         settings = settings.replace(embedding_model=built_with)
-        files, documents, chunks = read_records(live)
+        files, documents, chunks = open_records(live)
         bm25 = BM25Index.load(live / "bm25")
         if bm25.n_docs != len(chunks):
             raise IndexFormatError(f"index {root} is inconsistent: {bm25.n_docs} BM25 rows for {len(chunks)} chunks")
@@ -155,7 +155,14 @@ class Assistant:
 
     def source_text(self, source: str) -> str:
         """The decoded text of an indexed file; passage offsets point into it."""
-        return self.data.files[source].text
+        from rag.records_db import file_text
+
+        if source not in self.data.files:
+            raise KeyError(source)
+        rec = self.data.files[source]
+        if not rec.text and self.data.folder is not None:
+            return file_text(self.data.folder, source)
+        return rec.text
 
     # ------------------------------------------------------------------ retrieval
     def retrieve(

@@ -76,6 +76,7 @@ class BuildReport:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     written: bool = False
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage, in order
 
     def __str__(self) -> str:
         lines = [
@@ -89,6 +90,8 @@ class BuildReport:
             lines.append(
                 f"chunk tokens: min {a.min()} / p10 {int(np.percentile(a, 10))} / median {int(np.median(a))} / mean {a.mean():.0f} / p90 {int(np.percentile(a, 90))} / max {a.max()}"
             )
+        if self.stages:
+            lines.append("time by stage: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.stages.items()))
         lines += [f"skipped {name}: {reason}" for name, reason in self.skipped]
         lines += [f"warning: {w}" for w in self.warnings]
         if not self.written:
@@ -130,7 +133,7 @@ def _build(
 ) -> BuildReport:
     t0 = time.perf_counter()
     report = BuildReport(str(root))
-    say = progress or (lambda stage, done, total: None)
+    say = _timed(progress or (lambda stage, done, total: None), report.stages)
 
     old_files: dict[str, FileRecord] = {}
     old_docs: list[Document] = []
@@ -221,13 +224,32 @@ def _build(
     try:
         previous = None if retrain or rechunk_all or embed_changed else live
         _write_version(tmp, settings, files, documents, chunks, old_chunks, old_vectors, old_manifest, say, previous)
+        say("publishing", 0, 1)
         publish(root, tmp)
     except BaseException:
         discard(tmp)
         raise
     report.written = True
+    say("publishing", 1, 1)
+    say("done", 1, 1)  # closes the last stage's clock
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _timed(progress: Progress, stages: dict[str, float]) -> Progress:
+    """``progress`` that also adds up the wall time of each stage into ``stages``
+    (a stage runs from its first report until the next stage's first report)."""
+    current = [""]
+    since = [time.perf_counter()]
+
+    def say(stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if current[0]:
+            stages[current[0]] = stages.get(current[0], 0.0) + now - since[0]
+        current[0], since[0] = stage, now
+        progress(stage, done, total)
+
+    return say
 
 
 def _unique_sources(files: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
@@ -292,6 +314,7 @@ def _write_version(
         retrained,
         say,
     )
+    say("writing records", 0, 1)
     write_records(folder, files, documents, chunks)
     manifest = {
         "format_version": FORMAT_VERSION,
@@ -350,13 +373,15 @@ def _write_bm25(
     old_tokens = load_token_lists(previous / "bm25") if previous is not None else None
     tokens: list[list[str] | None] = [None] * len(chunks)
     user_words: list[str] = []
+    backend = ""
     if old_tokens is not None and len(old_tokens) == len(old_chunks):
         cfg = json.loads((previous / "bm25" / "tokenizer.json").read_text(encoding="utf-8"))  # type: ignore[operator]
         user_words = list(cfg.get("user_words", []))
+        backend = cfg.get("backend", "jieba")  # the stored tokens were cut by this one: keep it
         by_id = {c.id: old_tokens[i] for i, c in enumerate(old_chunks)}
         tokens = [by_id.get(c.id) for c in chunks]
     new_texts = [t for t, tok in zip(texts, tokens, strict=True) if tok is None]
-    tokenizer = Tokenizer(sorted(set(user_words) | set(corpus_terms(new_texts))))
+    tokenizer = Tokenizer(sorted(set(user_words) | set(corpus_terms(new_texts))), backend=backend)
     index = BM25Index.build(texts, tokenizer, tokens=tokens)
     index.save(folder / "bm25")
     say("BM25 index", 1, 1)

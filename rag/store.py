@@ -21,9 +21,8 @@ import json
 import os
 import secrets
 import shutil
-import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,23 +30,28 @@ from typing import Any
 
 import numpy as np
 
+from rag.errors import IndexFormatError
 from rag.records import Chunk, Document
+from rag.records_db import FileRecord, open_records, read_records, write_records
+
+__all__ = [
+    "FORMAT_VERSION",
+    "FileRecord",
+    "IndexData",
+    "IndexFormatError",
+    "current_version",
+    "discard",
+    "load_vectors",
+    "new_version_dir",
+    "open_records",
+    "publish",
+    "read_manifest",
+    "read_records",
+    "write_lock",
+    "write_records",
+]
 
 FORMAT_VERSION = 1
-
-
-class IndexFormatError(RuntimeError):
-    """The index folder is missing, damaged, from another format version, or does not fit the settings."""
-
-
-@dataclass
-class FileRecord:
-    source: str
-    path: str
-    checksum: str
-    text: str
-    n_documents: int = 0
-    n_chunks: int = 0
 
 
 @dataclass
@@ -57,18 +61,53 @@ class IndexData:
     manifest: dict[str, Any]
     files: dict[str, FileRecord]
     documents: list[Document]
-    chunks: list[Chunk]
+    chunks: Sequence[Chunk]  # a list while building; a lazy ChunkTable in a loaded index
     bm25: Any = None  # BM25Index
     dense: Any = None  # DenseIndex | None
     embedder: Any = None  # Embedder | None
     folder: Path | None = None
     _doc_by_id: dict[str, Document] = field(default_factory=dict)
+    _columns: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         self._doc_by_id = {d.id: d for d in self.documents}
 
     def document(self, doc_id: str) -> Document | None:
         return self._doc_by_id.get(doc_id)
+
+    def chunk_by_id(self, chunk_id: str) -> Chunk | None:
+        """The chunk with this id, or None."""
+        row_of = getattr(self.chunks, "row_of", None)
+        if row_of is not None:
+            row = row_of(chunk_id)
+            return None if row is None else self.chunks[row]
+        return next((c for c in self.chunks if c.id == chunk_id), None)
+
+    def chunk_rows(self, rows: Sequence[int]) -> list[Chunk]:
+        """The chunks at ``rows`` (one read for a ChunkTable)."""
+        rows_of = getattr(self.chunks, "rows", None)
+        return rows_of(rows) if rows_of is not None else [self.chunks[r] for r in rows]
+
+    def row_columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per chunk row: its source, its document id and its title (object arrays), computed
+        once; from the ChunkTable's integer columns when the chunks are on disk."""
+        cols = self._columns
+        if cols is None:
+            from rag.records_db import ChunkTable
+
+            if isinstance(self.chunks, ChunkTable):
+                t = self.chunks
+                ids = np.array([d.id for d in self.documents] + [""], dtype=object)
+                titles = np.array([d.title for d in self.documents] + [""], dtype=object)
+                cols = (np.array(t.source_names, dtype=object)[t.source_codes], ids[t.doc_codes], titles[t.doc_codes])
+            else:
+                cols = (
+                    np.array([c.source for c in self.chunks], dtype=object),
+                    np.array([c.doc_id for c in self.chunks], dtype=object),
+                    np.array([c.title for c in self.chunks], dtype=object),
+                )
+            self._columns = cols
+        return cols
 
 
 def current_version(root: Path) -> Path | None:
@@ -95,54 +134,6 @@ def read_manifest(folder: Path) -> dict[str, Any]:
             "Rebuild it with `rag ingest`."
         )
     return manifest
-
-
-def write_records(folder: Path, files: dict[str, FileRecord], documents: list[Document], chunks: list[Chunk]) -> None:
-    con = sqlite3.connect(folder / "records.sqlite")
-    try:
-        con.executescript(
-            """
-            CREATE TABLE files (source TEXT PRIMARY KEY, path TEXT, checksum TEXT, text TEXT,
-                                n_documents INTEGER, n_chunks INTEGER);
-            CREATE TABLE documents (pos INTEGER PRIMARY KEY, id TEXT UNIQUE, source TEXT, record TEXT);
-            CREATE TABLE chunks (row INTEGER PRIMARY KEY, id TEXT UNIQUE, doc_id TEXT, source TEXT, record TEXT);
-            CREATE INDEX chunks_source ON chunks(source);
-            """
-        )
-        con.executemany(
-            "INSERT INTO files VALUES (?,?,?,?,?,?)",
-            [(f.source, f.path, f.checksum, f.text, f.n_documents, f.n_chunks) for f in files.values()],
-        )
-        con.executemany(
-            "INSERT INTO documents VALUES (?,?,?,?)",
-            [(i, d.id, d.source, json.dumps(d.to_dict(), ensure_ascii=False)) for i, d in enumerate(documents)],
-        )
-        con.executemany(
-            "INSERT INTO chunks VALUES (?,?,?,?,?)",
-            [(i, c.id, c.doc_id, c.source, json.dumps(c.to_dict(), ensure_ascii=False)) for i, c in enumerate(chunks)],
-        )
-        con.commit()
-    finally:
-        con.close()
-
-
-def read_records(folder: Path) -> tuple[dict[str, FileRecord], list[Document], list[Chunk]]:
-    path = folder / "records.sqlite"
-    if not path.is_file():
-        raise IndexFormatError(f"index {folder} has no records.sqlite")
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        files = {
-            r[0]: FileRecord(*r)
-            for r in con.execute("SELECT source, path, checksum, text, n_documents, n_chunks FROM files")
-        }
-        documents = [
-            Document.from_dict(json.loads(r[0])) for r in con.execute("SELECT record FROM documents ORDER BY pos")
-        ]
-        chunks = [Chunk.from_dict(json.loads(r[0])) for r in con.execute("SELECT record FROM chunks ORDER BY row")]
-    finally:
-        con.close()
-    return files, documents, chunks
 
 
 @contextmanager

@@ -29,6 +29,7 @@ __all__ = [
     "ORG_SUFFIXES",
     "QUESTION_WORDS",
     "TERMINATORS",
+    "Segmenter",
     "clause_spans",
     "figures",
     "fold",
@@ -36,6 +37,7 @@ __all__ = [
     "jieba",
     "measure_of",
     "pos_words",
+    "segmenter",
     "sentence_spans",
     "unit_of",
     "years",
@@ -184,6 +186,78 @@ def pos_words(text: str, tokenizer: Any = None) -> list[tuple[str, str, int]]:
     return out
 
 
+class Segmenter:
+    """jieba's segmentation for bulk work (ingest), from the Rust port ``rjieba`` when it is
+    installed (about 30x faster: the same dictionary and the same DAG + HMM method,
+    https://github.com/messense/jieba-rs), else from jieba itself.
+
+    ``backend`` is recorded with an index so that queries are cut as its documents were.
+
+    >>> s = Segmenter(["砺山市"])
+    >>> "砺山市" in s.cut("砺山市的人口")
+    True
+    >>> [w for w, _ in s.tag("砺山市的人口")]
+    ['砺山市', '的', '人口']
+    """
+
+    def __init__(self, user_words: Any = (), backend: str = "") -> None:
+        backend = backend or default_backend()
+        if backend not in ("rjieba", "jieba"):
+            raise ValueError(f"segmenter backend must be 'rjieba' or 'jieba', got {backend!r}")
+        self.backend = backend
+        if backend == "rjieba":
+            import rjieba
+
+            self._rs = rjieba.Jieba()
+            for w in user_words:
+                self._rs.add_word(w, max(self._rs.suggest_freq(w), 5), None)
+        else:
+            import jieba as jb
+
+            jieba()
+            self._py = jb.Tokenizer()
+            self._py.FREQ, self._py.total, self._py.initialized = dict(jb.dt.FREQ), jb.dt.total, True
+            for w in user_words:
+                self._py.add_word(w, freq=max(self._py.suggest_freq(w), 5))
+
+    def cut(self, text: str, hmm: bool = True) -> list[str]:
+        if self.backend == "rjieba":
+            return self._rs.cut(text, hmm)
+        return self._py.lcut(text, HMM=hmm)
+
+    def cut_for_search(self, text: str, hmm: bool = True) -> list[str]:
+        if self.backend == "rjieba":
+            return self._rs.cut_for_search(text, hmm)
+        return self._py.lcut_for_search(text, HMM=hmm)
+
+    def tag(self, text: str) -> list[tuple[str, str]]:
+        """``(word, part-of-speech tag)`` pairs (jieba's tag set: ns place, nr person, nt organisation...)."""
+        if self.backend == "rjieba":
+            return self._rs.tag(text, True)
+        import jieba.posseg as pseg
+
+        tagger = getattr(self, "_pos", None)
+        if tagger is None:
+            tagger = self._pos = pseg.POSTokenizer(self._py)
+        return [(p.word, p.flag) for p in tagger.lcut(text)]
+
+
+@functools.lru_cache(maxsize=1)
+def default_backend() -> str:
+    """``rjieba`` when it can be imported, else ``jieba``."""
+    try:
+        import rjieba  # noqa: F401
+    except ImportError:
+        return "jieba"
+    return "rjieba"
+
+
+@functools.lru_cache(maxsize=4)
+def segmenter(backend: str = "") -> Segmenter:
+    """The shared segmenter with jieba's own dictionary (one per process and backend)."""
+    return Segmenter((), backend)
+
+
 # ----------------------------------------------------------------------------- years
 
 _YEAR_RE = re.compile(r"(?<![\d.])((?:1[5-9]|20)\d{2})(?:\s*[-–—~至到]\s*((?:1[5-9]|20)\d{2}))?\s*年")
@@ -314,7 +388,7 @@ ORG_SUFFIXES = (
 # Words that ask rather than say.
 QUESTION_WORDS = frozenset(
     """多少 几 几个 哪些 哪几 哪个 哪位 哪家 哪所 哪里 哪儿 哪 什么 啥 谁 何 何时 何地 何人 何种 为何 为什么 如何 怎样 怎么
-    怎么样 是否 吗 呢 吧 有没有 是不是 多大 多高 多长 多重 多远 多久 哪年 哪一年 哪天 几时 请问""".split()
+    怎么样 是否 吗 呢 吧 有没有 是不是 多大 多高 多长 多重 多远 多久 哪年 哪一年 哪天 几时 请问 时候""".split()
 )
 # Function words: grammar, not content.
 FUNCTION_WORDS = frozenset(

@@ -112,8 +112,12 @@ class TrainConfig:
     threads: int = 2  # torch threads while training; part of what makes a seed reproducible
     features: tuple[str, ...] = ("words", "chars", "bigrams")  # which Featurizer feature kinds to use
     max_pairs_per_epoch: int = 30_000  # bounds training time on big corpora
+    max_train_texts: int = 20_000  # chunks sampled to learn the vocabulary and mine pairs from
+    sparse: bool = True  # sparse gradients (SparseAdam): a step costs the rows it touches, not the table
 
     def __post_init__(self) -> None:
+        if self.max_train_texts < 1:
+            raise ValueError(f"max_train_texts must be at least 1, got {self.max_train_texts}")
         if not 8 <= self.dim <= 4096:
             raise ValueError(f"dim must be in 8..4096, got {self.dim}")
         if self.init not in {"svd", "random"}:
@@ -161,15 +165,26 @@ class Featurizer:
     chars: bool = True
     bigrams: bool = True
     hmm: bool = True  # jieba's HMM for words not in its dictionary (names, new terms)
+    # which jieba cuts the words ("rjieba", the Rust port, or "jieba"); a model keeps the one
+    # it was trained with (models saved before this field existed were cut by "jieba")
+    segmenter: str = "jieba"
 
     def features(self, text: str) -> list[str]:
         s = normalise_text(text)
         out: list[str] = []
+        cut = None
+        if self.words and self.segmenter != "jieba":
+            from rag.zh import segmenter
+
+            cut = segmenter(self.segmenter).cut
         for m in _RUN.finditer(s):
             run = m.group()
             if self.words:
-                with _jieba_lock:
-                    words = _jieba().lcut(run, HMM=self.hmm)
+                if cut is not None:
+                    words = cut(run, self.hmm)
+                else:
+                    with _jieba_lock:
+                        words = _jieba().lcut(run, HMM=self.hmm)
                 for w in words:
                     if len(w) >= 2 or not _CJK.match(w):
                         out.append("w:" + w)
@@ -470,7 +485,11 @@ class CorpusEmbedder:
         if not texts:
             raise ValueError("CorpusEmbedder.train needs at least one non-empty text")
         t0 = time.perf_counter()
-        fz = Featurizer(**{k: k in cfg.features for k in ("words", "chars", "bigrams")})
+        from rag.zh import default_backend
+
+        fz = Featurizer(**{k: k in cfg.features for k in ("words", "chars", "bigrams")}, segmenter=default_backend())
+        if len(texts) > cfg.max_train_texts:  # a fixed-size sample bounds training on any corpus
+            texts = random.Random(seed).sample(texts, cfg.max_train_texts)
         chunks = _mine(texts, fz)
         vocab, idf = _build_vocab(chunks, cfg)
         if not vocab:
@@ -540,16 +559,19 @@ def _train_table(
         t0 = time.perf_counter()
         init = _init_table(chunks, idf, cfg, gen)
         t_init = time.perf_counter() - t0
-        bag = torch.nn.EmbeddingBag(len(idf), cfg.dim, mode="sum")
-        with torch.no_grad():
-            bag.weight.copy_(torch.from_numpy(init))
-        opt = torch.optim.Adam(list(bag.parameters()), lr=cfg.lr)
+        table = torch.from_numpy(np.ascontiguousarray(init, dtype=np.float32))
+        adam = _RowAdam(table, cfg.lr) if cfg.sparse else None
+        dense_opt = None
+        if adam is None:
+            table.requires_grad_(True)
+            dense_opt = torch.optim.Adam([table], lr=cfg.lr)
 
-        def forward(arrays: Sequence[np.ndarray]) -> torch.Tensor:
-            b = _bags(arrays, idf)
-            out = bag(
-                torch.from_numpy(b.ids),
+        def forward(weight: torch.Tensor, b: _Bags, ids: np.ndarray) -> torch.Tensor:
+            out = F.embedding_bag(
+                torch.from_numpy(ids),
+                weight,
                 torch.from_numpy(b.offsets[:-1]),
+                mode="sum",
                 per_sample_weights=torch.from_numpy(b.weights),
             )
             return F.normalize(out, dim=-1)
@@ -566,15 +588,30 @@ def _train_table(
                 batch = pairs[start : start + cfg.batch_size]
                 if len(batch) < 2:
                     continue
-                a = forward([p[0] for p in batch])
-                p = forward([p[1] for p in batch])
+                ba = _bags([p[0] for p in batch], idf)
+                bp = _bags([p[1] for p in batch], idf)
+                if adam is not None:
+                    # only the rows this batch touches take part: a step costs them, not the table
+                    rows, inv = np.unique(np.concatenate([ba.ids, bp.ids]), return_inverse=True)
+                    weight = table[torch.from_numpy(rows)].clone().requires_grad_(True)
+                    a = forward(weight, ba, inv[: len(ba.ids)])
+                    p = forward(weight, bp, inv[len(ba.ids) :])
+                else:
+                    weight = table
+                    a, p = forward(table, ba, ba.ids), forward(table, bp, bp.ids)
                 logits = cfg.scale * (a @ p.T)
                 target = torch.arange(len(batch))
                 # symmetric InfoNCE: anchor -> positive and positive -> anchor
                 loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                if adam is not None:
+                    loss.backward()
+                    assert weight.grad is not None
+                    adam.step(torch.from_numpy(rows), weight.grad)
+                else:
+                    assert dense_opt is not None
+                    dense_opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    dense_opt.step()
                 total += loss.item()
                 nb += 1
                 steps += 1
@@ -584,7 +621,7 @@ def _train_table(
                     f"[corpus-embedder] epoch {epoch + 1}/{cfg.epochs}: {len(pairs)} pairs, loss {losses[-1]:.4f}",
                     file=sys.stderr,
                 )
-        table = bag.weight.detach().numpy().astype(np.float32, copy=True)
+        table_out = table.detach().numpy().astype(np.float32, copy=True)
     finally:
         torch.set_num_threads(old_threads)
         torch.use_deterministic_algorithms(old_det)
@@ -595,7 +632,38 @@ def _train_table(
         "epoch_loss": [round(x, 4) for x in losses],
         "init_seconds": round(t_init, 3),
     }
-    return table, stats
+    return table_out, stats
+
+
+class _RowAdam:
+    """Adam on the rows of a table that a step touches ("lazy" Adam, as torch's SparseAdam):
+    each row keeps its moments; rows a batch does not use are left as they are.
+
+    >>> import torch
+    >>> t = torch.zeros(3, 2); opt = _RowAdam(t, lr=0.1)
+    >>> opt.step(torch.tensor([1]), torch.ones(1, 2)); [round(x, 4) for x in t[1].tolist()], t[0].tolist()
+    ([-0.1, -0.1], [0.0, 0.0])
+    """
+
+    def __init__(self, table: Any, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        import torch
+
+        self.table, self.lr, self.betas, self.eps = table, lr, betas, eps
+        self.m = torch.zeros_like(table)
+        self.v = torch.zeros_like(table)
+        self.t = 0
+
+    def step(self, rows: Any, grad: Any) -> None:
+        import torch
+
+        b1, b2 = self.betas
+        self.t += 1
+        with torch.no_grad():
+            m = self.m[rows].mul_(b1).add_(grad, alpha=1 - b1)
+            v = self.v[rows].mul_(b2).addcmul_(grad, grad, value=1 - b2)
+            self.m[rows], self.v[rows] = m, v
+            step = self.lr * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+            self.table[rows] -= step * m / (v.sqrt() + self.eps)
 
 
 def _init_table(chunks: list[_Chunk], idf: np.ndarray, cfg: TrainConfig, gen: Any) -> np.ndarray:

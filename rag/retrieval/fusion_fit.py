@@ -302,7 +302,7 @@ class _Maker:
         if self._cut is None:
             from rag.retrieval.tokenize import Tokenizer
 
-            self._cut = Tokenizer()._tk().cut
+            self._cut = Tokenizer().segmenter().cut
         words = list(self._cut(body))
         keep = [w == ask or len(w) < 2 or self.rng.random() >= DROP_RATE for w in words]
         if sum(k and len(w) >= 2 and w != ask for w, k in zip(words, keep, strict=True)) < 2:

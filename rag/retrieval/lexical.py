@@ -81,7 +81,11 @@ class BM25Index:
         self.model.save(str(folder), allow_pickle=False)
         (folder / "tokenizer.json").write_text(
             json.dumps(
-                {"user_words": self.tokenizer.user_words, "bigrams": self.tokenizer.bigrams}, ensure_ascii=False
+                {
+                    "user_words": self.tokenizer.user_words,
+                    "bigrams": self.tokenizer.bigrams,
+                    "backend": self.tokenizer.backend,
+                }, ensure_ascii=False
             ),
             encoding="utf-8",
         )
@@ -94,7 +98,13 @@ class BM25Index:
 
         cfg = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
         model = bm25s.BM25.load(str(folder), allow_pickle=False, mmap=False)
-        tokenizer = Tokenizer(cfg["user_words"], bigrams=cfg["bigrams"], search_mode=cfg.get("search_mode", True))
+        # an index from before the backend was recorded was cut by jieba itself
+        tokenizer = Tokenizer(
+            cfg["user_words"],
+            bigrams=cfg["bigrams"],
+            search_mode=cfg.get("search_mode", True),
+            backend=cfg.get("backend", "jieba"),
+        )
         return cls(model, tokenizer, int(model.scores["num_docs"]))
 
 

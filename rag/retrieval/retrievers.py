@@ -188,12 +188,15 @@ def _mask(data: IndexData, sources: Iterable[str] | None, titles: Iterable[str] 
         sources = [sources]
     if isinstance(titles, str):
         titles = [titles]
-    src = set(sources) if sources is not None else None
-    tls = list(titles) if titles is not None else None
-    return np.array(
-        [(src is None or c.source in src) and (tls is None or any(t in c.title for t in tls)) for c in data.chunks],
-        dtype=bool,
-    )
+    row_source, _, row_title = data.row_columns()
+    mask = np.ones(len(row_source), dtype=bool)
+    if sources is not None:
+        mask &= np.isin(row_source, list(set(sources)))
+    if titles is not None:
+        tls = list(titles)
+        ok = {t for t in set(row_title) if any(q in t for q in tls)}
+        mask &= np.isin(row_title, list(ok))
+    return mask
 
 
 class LexicalRetriever:
@@ -209,7 +212,8 @@ class LexicalRetriever:
         self, query: str, k: int = 5, *, sources: Iterable[str] | None = None, titles: Iterable[str] | None = None
     ) -> list[Passage]:
         hits = self.ranked(query, k, _mask(self.data, sources, titles))
-        return [Passage.from_chunk(self.data.chunks[i], s) for i, s in hits]
+        chunks = self.data.chunk_rows([i for i, _ in hits])
+        return [Passage.from_chunk(c, s) for c, (_, s) in zip(chunks, hits, strict=True)]
 
 
 class DenseRetriever:
@@ -230,7 +234,8 @@ class DenseRetriever:
         self, query: str, k: int = 5, *, sources: Iterable[str] | None = None, titles: Iterable[str] | None = None
     ) -> list[Passage]:
         hits = self.ranked(query, k, _mask(self.data, sources, titles))
-        return [Passage.from_chunk(self.data.chunks[i], s) for i, s in hits]
+        chunks = self.data.chunk_rows([i for i, _ in hits])
+        return [Passage.from_chunk(c, s) for c, (_, s) in zip(chunks, hits, strict=True)]
 
 
 class HybridRetriever:
@@ -289,11 +294,11 @@ class HybridRetriever:
             merged = _interleave([whole, *per_part])
             ranked = [(r, 1.0 / (self.config.rrf_k + i + 1)) for i, (r, _) in enumerate(merged)]
         if self.config.dedup:
-            rows = dedup([r for r, _ in ranked], [self.data.chunks[r].text for r, _ in ranked], k)
+            rows = dedup([r for r, _ in ranked], [c.text for c in self.data.chunk_rows([r for r, _ in ranked])], k)
         else:
             rows = [r for r, _ in ranked[:k]]
         score = dict(ranked)
-        return [Passage.from_chunk(self.data.chunks[r], score[r]) for r in rows]
+        return [Passage.from_chunk(c, score[r]) for c, r in zip(self.data.chunk_rows(rows), rows, strict=True)]
 
 
 class PlaceScopes:
@@ -315,8 +320,12 @@ class PlaceScopes:
                     by_name.setdefault(form, set()).add(d.id)
         limit = max(2, len(data.documents) // 3)
         self.by_name = {k: v for k, v in by_name.items() if len(v) <= limit and k not in {"全国", "中国"}}
-        self.doc_of_row = np.array([c.doc_id for c in data.chunks], dtype=object)
+        self.doc_of_row = data.row_columns()[1]
         self._names = sorted(self.by_name, key=len, reverse=True)
+        self.by_year: dict[str, set[str]] = {}
+        for d in data.documents:
+            if d.meta.get("year"):
+                self.by_year.setdefault(d.meta["year"], set()).add(d.id)
 
     def _forms(self, name: str) -> set[str]:
         if not name or len(name) < 2:
@@ -347,7 +356,7 @@ class PlaceScopes:
                     docs |= self.by_name[name]
         years = set(re.findall(r"((?:19|20)\d{2})年", query)) if year else set()
         if years:
-            of_year = {d.id for d in self.data.documents if d.meta.get("year") in years}
+            of_year = set().union(*(self.by_year.get(y, set()) for y in years))
             if docs and docs & of_year:
                 docs &= of_year  # 铜仁 + 2025: the 2025 report, not the 2024 one
             elif not docs and 0 < len(of_year) <= max(2, len(self.data.documents) // 3):
