@@ -72,7 +72,7 @@ class Assistant:
         if (live / "dense" / "dense.faiss").is_file():
             from rag.embed import load_embedder
 
-            dense = DenseIndex.load(live / "dense")
+            dense = DenseIndex.load(live / "dense", manifest.get("dense"))
             embedder = load_embedder(str(built_with), live)
             if dense.index.ntotal != len(chunks):
                 raise IndexFormatError(

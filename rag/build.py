@@ -299,7 +299,13 @@ def _write_version(
         retrained = bool(trained.pop("retrained", False))
         embedder_info.update(dim=int(vectors.shape[1]), **trained)
         say("vector index", 0, 1)
-        dense = DenseIndex.build(vectors, settings.exact_search_max)
+        dense = DenseIndex.build(
+            vectors,
+            settings.exact_search_max,
+            kind=settings.dense_index,
+            target_recall=settings.ann_recall_target,
+            queries=_probe_queries(embedder, chunks) if len(chunks) > settings.exact_search_max else None,
+        )
         dense.save(folder / "dense")
         say("vector index", 1, 1)
 
@@ -327,7 +333,29 @@ def _write_version(
     }
     if retrieval is not None:
         manifest["retrieval"] = retrieval
+    if dense is not None:
+        manifest["dense"] = dense.describe()
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _probe_queries(embedder: Any, chunks: list[Chunk], n: int = 200, seed: int = 0) -> np.ndarray:
+    """Query vectors to measure an approximate index on: the first sentence of ``n`` random
+    chunks, embedded as questions are."""
+    import random
+
+    from rag import zh
+
+    rng = random.Random(seed)
+    picks = rng.sample(range(len(chunks)), min(n, len(chunks)))
+    texts = []
+    for i in picks:
+        t = chunks[i].text
+        spans = zh.sentence_spans(t[:400])
+        texts.append(t[spans[0][0] : spans[0][1]] if spans else t[:80])
+    try:
+        return np.asarray(embedder.embed(texts, query=True), dtype=np.float32)
+    except TypeError:  # an embedder without a query mode
+        return np.asarray(embedder.embed(texts), dtype=np.float32)
 
 
 def _retrieval_choice(

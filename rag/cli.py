@@ -4,6 +4,7 @@
     rag search "2023年临江市的地区生产总值是多少？" --index index -k 5
     rag ask "2023年临江市的地区生产总值是多少？" --index index [--json]
     rag eval run eval/datasets/dev_qa.jsonl --index index --out eval/runs/dev
+    rag bench [--scale --sizes 1000,10000]     # beside LangChain's tutorial pipeline; eval/runs/bench/
 
 Settings come from ``RAG_*`` environment variables; flags override them.
 """
@@ -323,6 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--llm", help="provider:model for the LLM judge (RAG_LLM)")
         sp.add_argument("--llm-base-url", help="OpenAI-compatible endpoint (RAG_LLM_BASE_URL)")
     ev.set_defaults(func=cmd_eval)
+
+    from rag.evaluation import bench  # stdlib imports only at its top
+
+    bn = sub.add_parser("bench", help="our pipeline beside LangChain's tutorial pipeline; --scale for corpus size")
+    bench.add_arguments(bn)
+    bn.set_defaults(func=bench.run_from_args)
     return p
 
 

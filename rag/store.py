@@ -192,4 +192,4 @@ def _fsync_tree(folder: Path) -> None:
 
 def load_vectors(folder: Path) -> np.ndarray | None:
     path = folder / "dense" / "vectors.npy"
-    return np.load(path, allow_pickle=False) if path.is_file() else None
+    return np.load(path, allow_pickle=False, mmap_mode="r") if path.is_file() else None

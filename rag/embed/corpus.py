@@ -69,6 +69,7 @@ UNK = "[UNK]"
 # Runs that jieba segments (its own re_han_default), after normalise_text().
 _RUN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbfa-z0-9+#&._%\-]+")
 _CJK = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]+")
 # Sentence and clause boundaries used to mine training pairs.
 _SENT_END = re.compile(r"(?<=[。！？!?；;])")
 _CLAUSE_END = re.compile(r"(?<=[，,、：:])")
@@ -189,14 +190,11 @@ class Featurizer:
                     if len(w) >= 2 or not _CJK.match(w):
                         out.append("w:" + w)
             if self.chars or self.bigrams:
-                prev = ""
-                for ch in run:
-                    cjk = bool(_CJK.match(ch))
-                    if cjk and self.chars:
-                        out.append("c:" + ch)
-                    if cjk and prev and self.bigrams:
-                        out.append("b:" + prev + ch)
-                    prev = ch if cjk else ""
+                for sub in _CJK_RUN.findall(run):  # bigrams never cross a non-CJK character
+                    if self.chars:
+                        out.extend(["c:" + ch for ch in sub])
+                    if self.bigrams:
+                        out.extend(["b:" + sub[i : i + 2] for i in range(len(sub) - 1)])
         return out
 
     def to_dict(self) -> dict[str, Any]:
