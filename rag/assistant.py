@@ -27,7 +27,11 @@ class Assistant:
 
         self.data = data
         self.settings = settings
-        self.retriever = HybridRetriever(data, settings)
+        self.retriever: Any = HybridRetriever(data, settings)
+        if settings.milvus_uri and data.folder is not None:  # BM25 + vectors searched and fused in Milvus
+            from rag.vectorstore import StoreRetriever, open_store
+
+            self.retriever = StoreRetriever(open_store(settings, data.folder, data), data, data.embedder, settings)
         self._answerer: Any = None
         self._lock = threading.Lock()
 

@@ -39,6 +39,7 @@ import numpy as np
 
 from rag.ingest.loaders import UnreadableFile
 from rag.ingest.pipeline import file_checksum, iter_sources, parse_file, parse_text
+from rag.parallel import map_slices, workers_for
 from rag.records import Chunk, Document
 from rag.settings import Settings
 from rag.store import (
@@ -231,9 +232,46 @@ def _build(
         raise
     report.written = True
     say("publishing", 1, 1)
+    if settings.milvus_uri:  # the scale-out store follows the published version
+        _sync_milvus(root, settings, chunks, old_chunks, full=previous is None, report=report, say=say)
     say("done", 1, 1)  # closes the last stage's clock
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _sync_milvus(
+    root: Path,
+    settings: Settings,
+    chunks: list[Chunk],
+    old_chunks: list[Chunk],
+    *,
+    full: bool,
+    report: BuildReport,
+    say: Progress,
+) -> None:
+    """Bring the Milvus collection to the version just published: only the difference, or
+    every row after a full rebuild (new embedder, new vectors). A failure leaves the local
+    index published and is reported; the next ingest catches up (sync diffs the ids)."""
+    from rag.vectorstore import open_store, store_rows, sync
+
+    say("syncing Milvus", 0, 1)
+    try:
+        live = current_version(root)
+        assert live is not None
+        store = open_store(settings, root)
+        try:
+            keep = {c.id for c in chunks}
+            sync(
+                store,
+                store_rows(chunks, load_vectors(live)),
+                [c.id for c in old_chunks if c.id not in keep],
+                refresh=full,
+            )
+        finally:
+            store.close()
+    except Exception as e:  # any client or server error: the local index stands
+        report.warnings.append(f"Milvus at {settings.milvus_uri} not updated ({type(e).__name__}: {e}); run the ingest again")
+    say("syncing Milvus", 1, 1)
 
 
 def _timed(progress: Progress, stages: dict[str, float]) -> Progress:
@@ -287,7 +325,8 @@ def _write_version(
     from rag.retrieval.dense import DenseIndex
 
     texts = [c.index_text for c in chunks]
-    bm25 = _write_bm25(folder, chunks, texts, old_chunks, previous, say)
+    workers = workers_for(settings.ingest_workers)
+    bm25 = _write_bm25(folder, chunks, texts, old_chunks, previous, say, workers)
 
     embedder_info: dict[str, Any] = {"spec": settings.embedding_model}
     dense = embedder = None
@@ -387,7 +426,13 @@ def _retrieval_choice(
 
 
 def _write_bm25(
-    folder: Path, chunks: list[Chunk], texts: list[str], old_chunks: list[Chunk], previous: Path | None, say: Progress
+    folder: Path,
+    chunks: list[Chunk],
+    texts: list[str],
+    old_chunks: list[Chunk],
+    previous: Path | None,
+    say: Progress,
+    workers: int = 1,
 ) -> Any:
     """BM25 over every chunk; chunks already in ``previous`` keep their stored tokens.
 
@@ -408,8 +453,16 @@ def _write_bm25(
         backend = cfg.get("backend", "jieba")  # the stored tokens were cut by this one: keep it
         by_id = {c.id: old_tokens[i] for i, c in enumerate(old_chunks)}
         tokens = [by_id.get(c.id) for c in chunks]
-    new_texts = [t for t, tok in zip(texts, tokens, strict=True) if tok is None]
-    tokenizer = Tokenizer(sorted(set(user_words) | set(corpus_terms(new_texts))), backend=backend)
+    todo = [i for i, tok in enumerate(tokens) if tok is None]
+    tokenizer = Tokenizer(sorted(set(user_words) | set(corpus_terms(texts[i] for i in todo))), backend=backend)
+    tokenizer.segmenter()  # loaded before the workers fork, so each inherits it
+
+    def job(lo: int, hi: int) -> list[str]:
+        return ["\x1f".join(tokenizer.tokens(texts[todo[j]])) for j in range(lo, hi)]
+
+    joined = map_slices(job, len(todo), workers=workers, progress=lambda d, n: say("BM25 index", d, n))
+    for i, line in zip(todo, joined, strict=True):
+        tokens[i] = line.split("\x1f") if line else []
     index = BM25Index.build(texts, tokenizer, tokens=tokens)
     index.save(folder / "bm25")
     say("BM25 index", 1, 1)
@@ -452,14 +505,14 @@ def _embed(
             trained = CorpusEmbedder.train(texts, folder / EMBEDDER_DIR)
             say("training embedder", 1, 1)
             info = {"trained_on_chunks": len(chunks), "added_since_training": 0, "retrained": True}
-            return _embed_batches(trained, texts, say), info, trained
+            return _embed_batches(trained, texts, say, workers=workers_for(settings.ingest_workers)), info, trained
         shutil.copytree(previous / EMBEDDER_DIR, folder / EMBEDDER_DIR)  # type: ignore[operator]
         info = {"trained_on_chunks": trained_on, "added_since_training": added}
     pretrained = load_embedder(settings.embedding_model, folder)
     assert pretrained is not None
     embedder = pretrained
     todo = [i for i, c in enumerate(chunks) if c.id not in reuse]
-    new = _embed_batches(embedder, [texts[i] for i in todo], say) if todo else None
+    new = _embed_batches(embedder, [texts[i] for i in todo], say, workers=workers_for(settings.ingest_workers)) if todo else None
     dim = new.shape[1] if new is not None else old_vectors.shape[1]  # type: ignore[union-attr]
     out = np.zeros((len(chunks), dim), dtype=np.float32)
     for i, c in enumerate(chunks):
@@ -470,10 +523,18 @@ def _embed(
     return out, info, embedder
 
 
-def _embed_batches(embedder: Any, texts: list[str], say: Progress, batch: int = 256) -> np.ndarray:
-    parts = []
-    for i in range(0, len(texts), batch):
-        say("embedding", i, len(texts))
-        parts.append(embedder.embed(texts[i : i + batch]))
-    say("embedding", len(texts), len(texts))
-    return np.vstack(parts).astype(np.float32) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+def _embed_batches(embedder: Any, texts: list[str], say: Progress, batch: int = 256, workers: int = 1) -> np.ndarray:
+    """Vectors of ``texts``; a static (corpus) embedder is run in ``workers`` processes,
+    a neural one in this process (torch runs its own threads)."""
+    say("embedding", 0, len(texts))
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+
+    def job(lo: int, hi: int) -> list[np.ndarray]:
+        return [embedder.embed(texts[i : min(hi, i + batch)]).astype(np.float32) for i in range(lo, hi, batch)]
+
+    from rag.embed import CorpusEmbedder
+
+    procs = workers if isinstance(embedder, CorpusEmbedder) else 1
+    parts = map_slices(job, len(texts), workers=procs, progress=lambda d, n: say("embedding", d, n))
+    return np.vstack(parts)

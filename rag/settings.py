@@ -73,11 +73,34 @@ class Settings:
     # at 200k it reaches ~10 ms, where HNSW's ~0.5 ms is worth its build time
     # (eval/bench_faiss.py).
     exact_search_max: int = 200_000
+    # Above exact_search_max the dense index is approximate: "auto" (= "ivf": trains in
+    # seconds, adds fast), "ivf", "hnsw" (faster queries, minutes to build at 1M), or "flat"
+    # to stay exact at any size.
+    dense_index: str = "auto"
+    # Processes that tokenise and embed chunks at ingest (0: one per core). Small ingests
+    # (under 2,000 chunks) run in-process.
+    ingest_workers: int = 0
+    # The approximate index's search breadth is raised at build until recall@10 against exact
+    # search, measured on the corpus' own vectors, reaches this (the manifest records it).
+    ann_recall_target: float = 0.95
     # An update keeps the corpus-trained embedder (new chunks are embedded with it) until
     # the chunks added since it was trained exceed this share of the index; then it is
     # retrained on the whole corpus. `rag reindex` retrains at any time. A 1-file upload to
     # the seeds adds ~1% and stays incremental; not yet fitted on measurements.
     embedder_retrain_fraction: float = 0.25
+
+    # --- vector store (rag/vectorstore/) ------------------------------------------------
+    # Where chunks are searched. Empty: the index folder's own FAISS + BM25 (the default).
+    # "PATH.db": a Milvus Lite data file (pymilvus opens it in-process). "http://host:19530"
+    # (or https://): a Milvus server or cluster, which then holds the vectors and BM25 and
+    # fuses them itself; records and the manifest stay in the index folder either way.
+    milvus_uri: str = ""
+    # Credentials for a Milvus server: "user:password" or an API key; empty for none.
+    milvus_token: str = ""
+    # Milvus collection of this index. Empty: "rag_" + the index folder's name (non-ASCII
+    # names made legal and suffixed with a hash). Milvus's rules: ASCII letters, digits and
+    # "_", not starting with a digit, at most 255 characters.
+    milvus_collection: str = ""
 
     # --- answering --------------------------------------------------------------------
     # LLM as "provider:model" (e.g. "openai:deepseek-chat"); empty = offline extractive.
@@ -90,6 +113,9 @@ class Settings:
     llm_temperature: float = 0.1
     # Tokens of passage text the LLM prompt may hold.
     llm_context_tokens: int = 3000
+    # Seconds one LLM call may take in all (a streamed reply included) before the request
+    # ends with a clear timeout message instead of waiting on a slow or hung model.
+    llm_timeout: float = 60.0
     # Longer questions are cut to this many characters (not an error).
     max_question_chars: int = 500
 
@@ -110,6 +136,23 @@ class Settings:
     max_upload_mb: int = 50
     max_upload_files: int = 20
 
+    # --- ingest limits (every file; a file over one is skipped with the reason) -------------
+    # Largest file read, in MB, checked on the file's size before a byte is read.
+    max_file_mb: int = 100
+    # Most pages read from one PDF (a crafted page count or page tree would never end).
+    max_pages: int = 2000
+    # Most MB the parts of a DOCX (a zip) or a .jsonl.gz may inflate to: checked in the zip's
+    # directory, then again while decompressing, since a directory can lie (a zip bomb).
+    max_inflated_mb: int = 256
+    # Longest time one file may take to parse, in CPU seconds of the child process each file
+    # is parsed in (stopped when it runs over; wall-clock time, 3x this, is the backstop).
+    # news-01.jsonl.gz, 20,000 articles and 14M characters, takes ~70 CPU seconds.
+    # 0: parse in the calling process with no time limit.
+    max_file_seconds: float = 300.0
+    # Address space the child parse process may use, in MB (a parser that blows up memory
+    # fails there with a reason instead of taking the machine down).
+    max_parse_memory_mb: int = 4096
+
     def __post_init__(self) -> None:
         checks = {
             "chunk_tokens": 50 <= self.chunk_tokens <= 4000,
@@ -121,21 +164,45 @@ class Settings:
             "fusion_refit_fraction": 0.0 <= self.fusion_refit_fraction <= 10.0,
             "embedder_retrain_fraction": 0.0 <= self.embedder_retrain_fraction <= 10.0,
             "dense_weight": self.dense_weight is None or 0.0 <= self.dense_weight <= 10.0,
+            "dense_index": self.dense_index in ("auto", "flat", "ivf", "hnsw"),
+            "ingest_workers": 0 <= self.ingest_workers <= 256,
+            "ann_recall_target": 0.5 <= self.ann_recall_target <= 1.0,
+            "exact_search_max": self.exact_search_max >= 0,
+            "milvus_uri": not self.milvus_uri
+            or self.milvus_uri.endswith(".db")
+            or self.milvus_uri.startswith(("http://", "https://", "tcp://", "unix:")),
+            "milvus_collection": not self.milvus_collection or _milvus_name(self.milvus_collection),
             "max_question_chars": self.max_question_chars >= 10,
             "llm_context_tokens": self.llm_context_tokens >= 200,
+            "llm_timeout": 0.0 < self.llm_timeout <= 3600.0,
             "port": 1 <= self.port <= 65535,
             "concurrency": 1 <= self.concurrency <= 64,
             "max_upload_mb": 1 <= self.max_upload_mb <= 2048,
             "max_upload_files": 1 <= self.max_upload_files <= 1000,
+            "max_file_mb": 1 <= self.max_file_mb <= 100_000,
+            "max_pages": 1 <= self.max_pages <= 1_000_000,
+            "max_inflated_mb": 1 <= self.max_inflated_mb <= 100_000,
+            "max_file_seconds": 0 <= self.max_file_seconds <= 86_400,
+            "max_parse_memory_mb": 256 <= self.max_parse_memory_mb <= 1_000_000,
         }
         ranges = {
             "port": "1..65535",
             "concurrency": "1..64",
             "max_upload_mb": "1..2048",
             "max_upload_files": "1..1000",
+            "max_file_mb": "1..100000",
+            "max_pages": "1..1000000",
+            "max_inflated_mb": "1..100000",
+            "max_file_seconds": "0..86400 (0: no limit, parsed in-process)",
+            "max_parse_memory_mb": "256..1000000",
             "embedder_retrain_fraction": "0..10",
             "fusion_questions": "20..20000",
+            "dense_index": "auto, flat, ivf, hnsw",
+            "ann_recall_target": "0.5..1.0",
             "fusion_refit_fraction": "0..10",
+            "llm_timeout": "over 0, at most 3600 seconds",
+            "milvus_uri": "empty, a path ending in .db, or http(s)://host:port",
+            "milvus_collection": "ASCII letters, digits and _, not starting with a digit, at most 255",
         }
         for name, ok in checks.items():
             if not ok:
@@ -172,6 +239,16 @@ def _field_type(f: dataclasses.Field[Any]) -> type:
     names = {"int": int, "float": float, "bool": bool, "str": str}
     ann = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
     return names.get(ann.split("|")[0].strip(), str)
+
+
+def _milvus_name(name: str) -> bool:
+    """Whether ``name`` follows Milvus's collection naming rules.
+
+    >>> _milvus_name("rag_index"), _milvus_name("9lives"), _milvus_name("知识库"), _milvus_name("a-b")
+    (True, False, False, False)
+    """
+    ok = all(ch.isascii() and (ch.isalnum() or ch == "_") for ch in name)
+    return ok and 0 < len(name) <= 255 and not name[0].isdigit()
 
 
 def _convert(name: str, raw: str, typ: type) -> Any:

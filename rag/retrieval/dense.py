@@ -194,7 +194,7 @@ class DenseIndex:
         """Read ``folder``; the raw vectors are memory-mapped (read from disk as they are used)."""
         import faiss
 
-        index = faiss.read_index(str(folder / "dense.faiss"))
+        index: Any = faiss.read_index(str(folder / "dense.faiss"))
         vectors = np.load(folder / "vectors.npy", allow_pickle=False, mmap_mode="r")
         info = dict(info or {})
         if info.get("kind") == "ivf" and info.get("nprobe"):
