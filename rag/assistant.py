@@ -9,14 +9,31 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from rag.integrity import verify
 from rag.records import Answer, Chunk, Document, Passage
 from rag.settings import Settings
 from rag.store import IndexData, IndexFormatError, current_version, open_records, read_manifest
 
 History = Sequence[tuple[str, str]]
+
+
+@contextmanager
+def _damaged(path: Path) -> Iterator[None]:
+    """Turn a library's error on reading ``path`` (sqlite, numpy, FAISS, safetensors...) into
+    an :class:`IndexFormatError` that names the file and says what to do."""
+    try:
+        yield
+    except (IndexFormatError, FileNotFoundError):
+        raise
+    except Exception as e:
+        raise IndexFormatError(
+            f"index file {path} cannot be read ({type(e).__name__}: {str(e)[:200]}); "
+            "rebuild the index with `rag ingest` (or `rag reindex`)"
+        ) from e
 
 
 class Assistant:
@@ -68,16 +85,26 @@ class Assistant:
                 "or unset RAG_EMBEDDING_MODEL"
             )
         settings = settings.replace(embedding_model=built_with)
-        files, documents, chunks = open_records(live)
-        bm25 = BM25Index.load(live / "bm25")
+        try:
+            verify(live, manifest.get("integrity"), settings.verify_index)
+        except IndexFormatError:
+            if current_version(root) != live:  # replaced by an ingest while we read it: read again
+                raise FileNotFoundError(live) from None
+            raise
+        with _damaged(live / "records.sqlite"):
+            files, documents, chunks = open_records(live)
+        with _damaged(live / "bm25"):
+            bm25 = BM25Index.load(live / "bm25")
         if bm25.n_docs != len(chunks):
             raise IndexFormatError(f"index {root} is inconsistent: {bm25.n_docs} BM25 rows for {len(chunks)} chunks")
         dense = embedder = None
         if (live / "dense" / "dense.faiss").is_file():
             from rag.embed import load_embedder
 
-            dense = DenseIndex.load(live / "dense", manifest.get("dense"))
-            embedder = load_embedder(str(built_with), live)
+            with _damaged(live / "dense"):
+                dense = DenseIndex.load(live / "dense", manifest.get("dense"))
+            with _damaged(live / "embedder"):
+                embedder = load_embedder(str(built_with), live)
             if dense.index.ntotal != len(chunks):
                 raise IndexFormatError(
                     f"index {root} is inconsistent: {dense.index.ntotal} vectors, {len(chunks)} chunks"

@@ -39,6 +39,7 @@ import numpy as np
 
 from rag.ingest.loaders import UnreadableFile
 from rag.ingest.pipeline import file_checksum, iter_sources, parse_file, parse_text
+from rag.integrity import fingerprint
 from rag.parallel import map_slices, workers_for
 from rag.records import Chunk, Document
 from rag.settings import Settings
@@ -200,15 +201,17 @@ def _build(
                 parsed[source] = (docs, file_chunks)
                 rec.n_documents, rec.n_chunks = len(docs), len(file_chunks)
 
+    old_by_source: dict[str, tuple[list[Document], list[Chunk]]] = {}
+    for d in old_docs:
+        old_by_source.setdefault(d.source, ([], []))[0].append(d)
+    for c in old_chunks:
+        old_by_source.setdefault(c.source, ([], []))[1].append(c)
     documents: list[Document] = []
     chunks = []
     for source in sorted(files):
-        if source in parsed:
-            documents += parsed[source][0]
-            chunks += parsed[source][1]
-        else:
-            documents += [d for d in old_docs if d.source == source]
-            chunks += [c for c in old_chunks if c.source == source]
+        docs_chunks = parsed[source] if source in parsed else old_by_source.get(source, ([], []))
+        documents += docs_chunks[0]
+        chunks += docs_chunks[1]
     report.documents, report.chunks = len(documents), len(chunks)
     report.token_sizes = [c.n_tokens for c in chunks]
 
@@ -374,6 +377,7 @@ def _write_version(
         manifest["retrieval"] = retrieval
     if dense is not None:
         manifest["dense"] = dense.describe()
+    manifest["integrity"] = fingerprint(folder)  # checked on every load (rag.integrity)
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
 
 

@@ -80,6 +80,10 @@ class Settings:
     # Processes that tokenise and embed chunks at ingest (0: one per core). Small ingests
     # (under 2,000 chunks) run in-process.
     ingest_workers: int = 0
+    # What loading checks of the index files against the manifest: "full" (sizes and BLAKE2b
+    # digests, about a second per GB), "size" (sizes only) or "off". Symlinks and paths
+    # outside the folder are refused in every mode but "off".
+    verify_index: str = "full"
     # The approximate index's search breadth is raised at build until recall@10 against exact
     # search, measured on the corpus' own vectors, reaches this (the manifest records it).
     ann_recall_target: float = 0.95
@@ -166,6 +170,7 @@ class Settings:
             "dense_weight": self.dense_weight is None or 0.0 <= self.dense_weight <= 10.0,
             "dense_index": self.dense_index in ("auto", "flat", "ivf", "hnsw"),
             "ingest_workers": 0 <= self.ingest_workers <= 256,
+            "verify_index": self.verify_index in ("full", "size", "off"),
             "ann_recall_target": 0.5 <= self.ann_recall_target <= 1.0,
             "exact_search_max": self.exact_search_max >= 0,
             "milvus_uri": not self.milvus_uri
@@ -198,6 +203,7 @@ class Settings:
             "embedder_retrain_fraction": "0..10",
             "fusion_questions": "20..20000",
             "dense_index": "auto, flat, ivf, hnsw",
+            "verify_index": "full, size, off",
             "ann_recall_target": "0.5..1.0",
             "fusion_refit_fraction": "0..10",
             "llm_timeout": "over 0, at most 3600 seconds",
