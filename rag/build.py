@@ -31,6 +31,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,28 +172,47 @@ def _build(
     parsed: dict[str, tuple[list[Document], list[Chunk]]] = {}
     file_list = _unique_sources(list(iter_sources(paths)))
     known = {(rec.checksum, Path(src).name): src for src, rec in old_files.items()}
-    for i, (path, source) in enumerate(file_list):
-        say("reading files", i, len(file_list))
+    todo: list[tuple[Path, str]] = []
+    for path, source in file_list:
         try:
             if not path.is_file():
                 raise UnreadableFile(path, "no such file")
             checksum = file_checksum(path)
-            # the same file named another way (a folder before, the file itself now)
-            source = known.get((checksum, path.name), source) if source not in old_files else source
-            if source in old_files and old_files[source].checksum == checksum and not rechunk_all:
-                report.unchanged.append(source)
-                continue
-            pf = parse_file(path, settings, source)
         except UnreadableFile as e:
             report.skipped.append((source, e.reason))
             continue
         except OSError as e:
             report.skipped.append((source, f"cannot read file ({e})"))
             continue
-        (report.updated if source in old_files else report.added).append(source)
-        files[source] = FileRecord(source, str(path), pf.checksum, pf.text, len(pf.documents), len(pf.chunks))
-        parsed[source] = (list(pf.documents), list(pf.chunks))
-    say("reading files", len(file_list), len(file_list))
+        # the same file named another way (a folder before, the file itself now)
+        source = known.get((checksum, path.name), source) if source not in old_files else source
+        if source in old_files and old_files[source].checksum == checksum and not rechunk_all:
+            report.unchanged.append(source)
+        else:
+            todo.append((path, source))
+
+    def parse(item: tuple[Path, str]) -> Any:
+        try:
+            return parse_file(item[0], settings, item[1])
+        except UnreadableFile as e:
+            return e.reason
+        except OSError as e:
+            return f"cannot read file ({e})"
+
+    # each thread drives its own parse process (rag.ingest.guard), so files are parsed in
+    # parallel; parsing in this process (max_file_seconds=0) holds the GIL: one thread
+    threads = workers_for(settings.ingest_workers) if settings.max_file_seconds > 0 and len(todo) > 1 else 1
+    say("reading files", 0, len(todo))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for i, ((path, source), pf) in enumerate(zip(todo, pool.map(parse, todo), strict=True)):
+            say("reading files", i + 1, len(todo))
+            if isinstance(pf, str):
+                report.skipped.append((source, pf))
+                continue
+            (report.updated if source in old_files else report.added).append(source)
+            report.warnings += [f"{source}: {w}" for w in getattr(pf, "warnings", ())]
+            files[source] = FileRecord(source, str(path), pf.checksum, pf.text, len(pf.documents), len(pf.chunks))
+            parsed[source] = (list(pf.documents), list(pf.chunks))
 
     if rechunk_all:  # chunk settings changed: re-chunk every stored file from its stored text
         for source, rec in files.items():

@@ -32,7 +32,7 @@ def _write(folder, names):
 def test_ingest_ask_update_remove_through_milvus_lite(tmp_path):
     from milvus_lite.server_manager import server_manager_instance
 
-    from rag.vectorstore import StoreRetriever, open_store
+    from rag.vectorstore import StoreRetriever
 
     settings = Settings(milvus_uri=str(tmp_path / "milvus.db"), fusion_fit=False)
     index = tmp_path / "index"

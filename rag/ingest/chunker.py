@@ -4,6 +4,18 @@ A chunk never crosses an article. It holds a whole section when the section fits
 sibling sections are merged (their headings kept as lines in the text) up to the budget;
 a long section is cut at sentence ends (``。！？；``) with a small overlap. Every sentence
 of the article ends up whole in at least one chunk.
+
+Text with no sentence end at all (a table flattened into one line, one character repeated
+millions of times) is cut by size. The cost stays linear in the text: a long text is
+counted in slices of ``COUNT_SLICE`` characters (never all at once: tiktoken's cost on one
+unbroken run of letters grows faster than its length), and a window is measured from a
+guess of a few budgets' worth of characters, not from the whole rest of the text.
+
+>>> from rag.tokens import count_tokens
+>>> c = Chunker(60, 10, count_tokens)
+>>> parts = c._windows("职工医疗互助金" * 400)
+>>> max(count_tokens(x) for x in parts) <= 60, "".join(parts) == "职工医疗互助金" * 400
+(True, True)
 """
 
 from __future__ import annotations
@@ -16,6 +28,8 @@ from rag.ingest.clean import Paragraph
 from rag.ingest.structure import Section
 
 _SENTENCE = re.compile(r".+?(?:[。！？!?]+[”’」』）)]*|$)", re.S)
+COUNT_SLICE = 4096  # texts longer than this many characters are counted slice by slice
+WINDOW_GUESS = 4  # a size cut first tries this many characters per token of budget
 
 
 @dataclass(frozen=True)
@@ -52,11 +66,32 @@ class Chunker:
     def __init__(self, budget: int, overlap: int, count: Callable[[str], int]):
         self.budget = budget
         self.overlap = overlap
-        self.count = count
+        self.exact_count = count
+        self._memo: dict[int, int] = {}  # id(paragraph) -> its tokens, for one chunk() call
+        self._counted: dict[str, int] = {}  # short text -> its tokens (repeated text is counted once)
+
+    def count(self, text: str) -> int:
+        """Tokens in ``text``: exact up to ``COUNT_SLICE`` characters, else the sum over
+        slices (a few tokens more than exact at the cuts, which only makes a size
+        decision cautious)."""
+        if len(text) > COUNT_SLICE:
+            return sum(self.count(text[i : i + COUNT_SLICE]) for i in range(0, len(text), COUNT_SLICE))
+        n = self._counted.get(text)
+        if n is None:
+            if len(self._counted) >= 50_000:
+                self._counted.clear()
+            n = self._counted[text] = self.exact_count(text)
+        return n
+
+    def _tokens(self, p: Paragraph) -> int:
+        n = self._memo.get(id(p))
+        if n is None:
+            n = self._memo[id(p)] = self.count(p.text)
+        return n
 
     # -- pieces ---------------------------------------------------------------------
     def _para_piece(self, p: Paragraph) -> Piece:
-        return Piece(p.text, p.start, p.end, self.count(p.text))
+        return Piece(p.text, p.start, p.end, self._tokens(p))
 
     def _sentence_pieces(self, p: Paragraph) -> list[Piece]:
         out: list[Piece] = []
@@ -80,35 +115,57 @@ class Chunker:
             parts = re.findall(r".+?(?:[；;，,、：:]|$)", sentence, re.S)
         out: list[str] = []
         cur = ""
+        cur_tokens = 0  # tokens of cur: the parts' sum, or the exact count once it was needed
         for part in parts:
-            if cur and self.count(cur + part) > self.budget:
-                out.append(cur)
-                cur = ""
-            if self.count(part) > self.budget:
+            n = self.count(part)
+            joined = None
+            if cur and cur_tokens + n > self.budget:  # the sum is an upper bound: count exactly only here
+                joined = self.count(cur + part)
+                if joined > self.budget:
+                    out.append(cur)
+                    cur, cur_tokens, joined = "", 0, None
+            if n > self.budget:
                 out += self._windows(part)  # no punctuation to cut at: cut by size
                 continue
             cur += part
+            cur_tokens = joined if joined is not None else cur_tokens + n
         if cur:
             out.append(cur)
         return out
 
     def _windows(self, text: str) -> list[str]:
-        """``text`` cut into consecutive pieces of at most ``budget`` tokens."""
-        out = []
-        while text:
-            n = len(text)
-            while n > 1 and self.count(text[:n]) > self.budget:
-                n = max(1, n * self.budget // max(1, self.count(text[:n])) - 1)
-            out.append(text[:n])
-            text = text[n:]
+        """``text`` cut into consecutive pieces of at most ``budget`` tokens: each window
+        starts from a guess of ``WINDOW_GUESS`` characters a token, grown once if that
+        holds too few tokens, then shrunk until it fits."""
+        out: list[str] = []
+        pos = 0
+        guess = max(16, WINDOW_GUESS * self.budget)
+        while pos < len(text):
+            if out:
+                guess = max(16, len(out[-1]) + 1)  # the last window's size is the best guess
+            rest = len(text) - pos
+            n = min(rest, guess)
+            c = self.count(text[pos : pos + n])
+            if c < self.budget and n < rest:
+                n = min(rest, 16 * guess, n * self.budget // max(1, c))
+                c = self.count(text[pos : pos + n])
+            while n > 1 and c > self.budget:
+                n = max(1, n * self.budget // max(1, c) - 1)
+                c = self.count(text[pos : pos + n])
+            out.append(text[pos : pos + n])
+            pos += n
         return out
 
     # -- tree -------------------------------------------------------------------------
     def chunk(self, root: Section) -> list[RawChunk]:
-        return list(self._section(root, ()))
+        self._memo = {}
+        try:
+            return list(self._section(root, ()))
+        finally:
+            self._memo, self._counted = {}, {}
 
     def _size(self, s: Section, with_heading: bool) -> int:
-        n = sum(self.count(p.text) for p in s.paragraphs)
+        n = sum(self._tokens(p) for p in s.paragraphs)
         if with_heading:
             n += self.count(s.heading)
         return n + sum(self._size(c, True) for c in s.children)
@@ -129,6 +186,8 @@ class Chunker:
             pieces = self._flat(s, False)
             if pieces:
                 yield self._make(here, pieces)
+            elif s.heading_para is not None:  # a heading with nothing under it: kept as a line of text
+                yield self._make(path, [self._para_piece(s.heading_para)])
             return
         # the intro text, then the children; small neighbours share a chunk
         batch: list[Piece] = []
@@ -143,6 +202,8 @@ class Chunker:
                 body = batch[1:] if child.heading_para is not None else batch
                 if body:
                     out.append(self._make((*here, child.heading), body))
+                elif batch:  # a heading with nothing under it: kept as a line of text
+                    out.append(self._make(here, batch))
             elif batch:
                 out.append(self._make(here, batch))
             batch, members = [], []
@@ -214,5 +275,5 @@ class Chunker:
             text=text,
             start=min(p.start for p in pieces),
             end=max(p.end for p in pieces),
-            tokens=self.count(text),
+            tokens=self.exact_count(text),
         )

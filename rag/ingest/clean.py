@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from functools import cached_property
 
 # A line ending in one of these is complete; anything else may continue on the next line.
 TERMINAL = set("。！？!?；;…：:”’」』）)】》〕>.") | {"——"}
@@ -56,10 +58,21 @@ class Paragraph:
         _, src, n = self.pieces[-1]
         return src + n
 
+    @cached_property
+    def _offsets(self) -> list[int]:
+        return [off for off, _, _ in self.pieces]
+
     def source_offset(self, i: int) -> int:
-        """Source offset of character ``i`` of ``text`` (``i == len(text)`` gives the end)."""
-        for off, src, n in self.pieces:
-            if off <= i < off + n:
+        """Source offset of character ``i`` of ``text`` (``i == len(text)``, or a space put
+        between two joined lines, gives the end); a binary search over the pieces.
+
+        >>> Paragraph("ab cd", ((0, 10, 2), (3, 20, 2))).source_offset(4)
+        21
+        """
+        k = bisect_right(self._offsets, i) - 1
+        if k >= 0:
+            off, src, n = self.pieces[k]
+            if i < off + n:
                 return src + (i - off)
         return self.end
 
@@ -110,31 +123,71 @@ def is_terminated(line: str) -> bool:
     return any(line.endswith(t) for t in TERMINAL)
 
 
-def _continues(prev: _Line, nxt: _Line, indented_doc: bool = False) -> bool:
+_PAIRS: tuple[tuple[str, str], ...] = (("“", "”"), ("《", "》"), ("（", "）"), ("「", "」"))
+_STOPS = "。！？"
+
+
+@dataclass
+class _Run:
+    """The paragraph being joined, reduced to what :func:`_continues` asks of its text and
+    kept up to date as lines are added: asking the joined text itself would cost its
+    length at every line, quadratic in a paragraph of many lines."""
+
+    head: str  # the first characters
+    tail: str  # the last characters
+    length: int
+    indented: bool  # the paragraph began indented
+    stops: int = 0  # 。！？ in the text
+    commas: int = 0
+    pairs: list[int] = field(default_factory=lambda: [0] * len(_PAIRS))  # opened - closed, per pair
+
+    @classmethod
+    def of(cls, text: str, indented: bool) -> _Run:
+        run = cls("", "", 0, indented)
+        run.add(text)
+        return run
+
+    def add(self, more: str) -> None:
+        if len(self.head) < 32:
+            self.head = (self.head + more)[:32]
+        self.tail = (self.tail + more[-8:])[-8:]
+        self.length += len(more)
+        self.stops += sum(more.count(c) for c in _STOPS)
+        self.commas += more.count("，")
+        for k, (a, b) in enumerate(_PAIRS):
+            self.pairs[k] += more.count(a) - more.count(b)
+
+    @property
+    def stop_inside(self) -> bool:
+        """A sentence ends before the last character."""
+        return self.stops - (self.tail[-1] in _STOPS) > 0
+
+
+def _continues(prev: _Run, nxt: _Line, indented_doc: bool = False) -> bool:
     """Whether ``nxt`` is the rest of a sentence that ``prev`` started."""
-    if is_terminated(prev.text) or nxt.indented or _HEADING_START.match(nxt.text):
+    if is_terminated(prev.tail) or nxt.indented or _HEADING_START.match(nxt.text):
         return False
-    if prev.text.startswith("#"):
+    if prev.head.startswith("#"):
         return False
-    if len(nxt.text) <= ORPHAN and not is_terminated(nxt.text) and len(prev.text) >= 4:
+    if len(nxt.text) <= ORPHAN and not is_terminated(nxt.text) and prev.length >= 4:
         return True
-    if len(prev.text) >= LONG_LINE or (len(prev.text) >= 8 and prev.text[-1] in "，,、"):
+    if prev.length >= LONG_LINE or (prev.length >= 8 and prev.tail[-1] in "，,、"):
         return True  # cut by the page width, or stopped at a comma
-    if indented_doc and prev.indented and len(prev.text) >= 8:
+    if indented_doc and prev.indented and prev.length >= 8:
         return True  # paragraphs start indented here and never end without punctuation
-    if re.search(r"[。！？]", prev.text[:-1]) or prev.text[0] in "”’」』）)" or unbalanced(prev.text):
+    if prev.stop_inside or prev.head[0] in "”’」』）)" or any(prev.pairs):
         return True  # a sentence ended inside the line, or it began mid-quote: body text
-    if len(prev.text) >= 6 and _word_crosses(prev.text, nxt.text):
+    if prev.length >= 6 and _word_crosses(prev.tail, nxt.text):
         return True  # "…户外劳动" + "者驿站…": a word runs over the line end
     # paragraphs here start indented: an unindented clause-bearing fragment followed by
     # an unindented long line is a paragraph cut at a page end, not a heading
     return (
         indented_doc
         and not prev.indented
-        and len(prev.text) >= 8
+        and prev.length >= 8
         and len(nxt.text) >= LONG_LINE
-        and "，" in prev.text
-        and not _HEADING_START.match(prev.text)
+        and prev.commas > 0
+        and not _HEADING_START.match(prev.head)
     )
 
 
@@ -167,10 +220,11 @@ def _is_cjk(c: str) -> bool:
     return "\u4e00" <= c <= "\u9fff"
 
 
-def _join(a: str, b: str) -> str:
+def _gap(a: str, b: str) -> str:
+    """What goes between two joined lines: a space between two ASCII words, else nothing."""
     if a and b and a[-1].isascii() and a[-1].isalnum() and b[0].isascii() and b[0].isalnum():
-        return a + " " + b
-    return a + b
+        return " "
+    return ""
 
 
 def paragraphs(text: str) -> list[Paragraph]:
@@ -187,14 +241,13 @@ def paragraphs(text: str) -> list[Paragraph]:
     i = 0
     while i < len(lines):
         cur = lines[i]
-        body = cur.text
+        parts = [cur.text]
         pieces = [(0, cur.start, len(cur.text))]
         captions: list[_Line] = []
-        last = cur
+        probe = _Run.of(cur.text, cur.indented)
         j = i + 1
         while j < len(lines):
             nxt = lines[j]
-            probe = _Line(body, last.start, cur.indented)  # indented = the paragraph began indented
             if _continues(probe, nxt, indented_doc):
                 if _is_caption_run(lines, j, probe):
                     k = j
@@ -204,15 +257,14 @@ def paragraphs(text: str) -> list[Paragraph]:
                         captions.extend(lines[j:k])
                         j = k
                         nxt = lines[j]
-                joined = _join(body, nxt.text)
-                gap = len(joined) - len(body) - len(nxt.text)
-                pieces.append((len(body) + gap, nxt.start, len(nxt.text)))
-                body = joined
-                last = nxt
+                gap = _gap(probe.tail, nxt.text)
+                pieces.append((probe.length + len(gap), nxt.start, len(nxt.text)))
+                parts += [gap, nxt.text]
+                probe.add(gap + nxt.text)
                 j += 1
             else:
                 break
-        out.append(Paragraph(body, tuple(pieces)))
+        out.append(Paragraph("".join(parts), tuple(pieces)))
         out.extend(Paragraph(c.text, ((0, c.start, len(c.text)),), caption=True) for c in captions)
         i = j
     return out
@@ -222,10 +274,10 @@ def _caption_like(line: _Line) -> bool:
     return len(line.text) <= CAPTION_MAX and not is_terminated(line.text) and not line.indented
 
 
-def _is_caption_run(lines: list[_Line], j: int, prev: _Line) -> bool:
+def _is_caption_run(lines: list[_Line], j: int, prev: _Run) -> bool:
     """A broken sentence followed by short unpunctuated lines, then the sentence's rest."""
     return (
-        len(prev.text) >= LONG_LINE
+        prev.length >= LONG_LINE
         and _caption_like(lines[j])
         and len(lines[j].text) > ORPHAN
         and not _HEADING_START.match(lines[j].text)

@@ -9,19 +9,29 @@ A file is one article, or a compilation of several:
 Inside an article, headings come from Markdown ``#``, Chinese numbering (``第一章``,
 ``一、``, ``（一）``, ``1.``) and short standalone lines without closing punctuation that
 are followed by body text; bylines (``记者 吴苏``) and image captions are not headings.
+
+Every step stays linear in the text, whatever the file: a line longer than
+``MD_HEADING_MAX`` / ``TOC_LINE_MAX`` is not tried as a heading or a contents line (the
+patterns backtrack over long runs of spaces or dots), metadata is read from the first
+``DESCRIBE_MAX`` characters of a body, and the name-finding keeps sets of covered
+characters instead of comparing every mention with every other.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
+from typing import NamedTuple
 
 from rag.ingest.clean import Paragraph, is_terminated, normalize_for_match, unbalanced
 
 _MD = re.compile(r"^(#{1,6})\s*(.*?)\s*#*$")
+MD_HEADING_MAX = 200  # a "# ..." line longer than this is a paragraph, not a heading
+TOC_LINE_MAX = 200  # a contents line is never longer than this
 _TOC_HEAD = re.compile(r"^目\s*录$")
 _TOC_ENTRY = re.compile(r"^(?:\d{1,3}\s*[：:、.．]\s*)?(.+?)\s*(?:[.．…·\s　]{1,}|…+)\s*(\d{1,4})$")
 _SUBTITLE = re.compile(r"^[—–-]{1,2}")
@@ -66,6 +76,16 @@ class Article:
 # --------------------------------------------------------------------------- articles
 
 
+def _md(text: str) -> re.Match[str] | None:
+    """A Markdown heading line's match (level, text); None for a line too long to be one
+    (which also keeps the pattern's backtracking over a run of spaces short)."""
+    return _MD.match(text) if len(text) <= MD_HEADING_MAX else None
+
+
+def _toc_entry(text: str) -> re.Match[str] | None:
+    return _TOC_ENTRY.match(text) if len(text) <= TOC_LINE_MAX else None
+
+
 def split_articles(paras: list[Paragraph]) -> list[Article]:
     """Split a file's paragraphs into articles with titles (table of contents dropped)."""
     if not paras:
@@ -82,8 +102,14 @@ def split_articles(paras: list[Paragraph]) -> list[Article]:
     md = _split_by_markdown(paras)
     if md is not None:
         return _numbered(md)
-    title, rest = _take_title(paras)
-    return _numbered([Article(title, rest, paras[0].start, paras[-1].end)])
+    title, rest = take_title(paras)
+    return _numbered([Article(title, rest, paras[0].start, _end(paras))])
+
+
+def _end(paras: list[Paragraph]) -> int:
+    """Where the last of ``paras`` ends in the source: the latest end, not the last one's (an
+    image caption taken out of a sentence comes after that sentence's paragraph)."""
+    return max(p.end for p in paras)
 
 
 def _numbered(arts: list[Article]) -> list[Article]:
@@ -100,7 +126,7 @@ def _toc_entries(paras: list[Paragraph]) -> tuple[list[str], int, str] | None:
             j = i + 1
             misses = 0
             while j < len(paras) and misses <= 3:
-                m = _TOC_ENTRY.match(paras[j].text)
+                m = _toc_entry(paras[j].text)
                 if m and len(m.group(1)) >= 4:
                     entries.append(m.group(1).rstrip("…. ·"))
                     misses = 0
@@ -113,7 +139,7 @@ def _toc_entries(paras: list[Paragraph]) -> tuple[list[str], int, str] | None:
                 j += 1
             if len(entries) >= 2:
                 # the body starts after the last TOC entry line
-                last = max(k for k in range(i + 1, j) if _TOC_ENTRY.match(paras[k].text))
+                last = max(k for k in range(i + 1, j) if _toc_entry(paras[k].text))
                 title = " ".join(p.text for p in paras[:i] if not p.caption)
                 return entries, last + 1, title
     return None
@@ -142,18 +168,18 @@ def _split_by_toc(paras: list[Paragraph], entries: list[str], body_start: int, c
     arts: list[Article] = []
     front = paras[body_start : starts[0][0]] if starts else []
     if sum(len(p.text) for p in front) >= 20:  # a preface between the contents and the first article
-        arts.append(Article(collection or "前言", front, front[0].start, front[-1].end))
+        arts.append(Article(collection or "前言", front, front[0].start, _end(front)))
     for n, (j, title) in enumerate(starts):
         end = starts[n + 1][0] if n + 1 < len(starts) else len(paras)
         body = paras[j + 1 : end]
         full_title, body = _extend_title(title, body)
         if body:
-            arts.append(Article(full_title, body, paras[j].start, paras[end - 1].end))
+            arts.append(Article(full_title, body, paras[j].start, _end(paras[j:end])))
     return arts
 
 
 def _split_by_markdown(paras: list[Paragraph]) -> list[Article] | None:
-    levels = [(i, len(m.group(1))) for i, p in enumerate(paras) if (m := _MD.match(p.text))]
+    levels = [(i, len(m.group(1))) for i, p in enumerate(paras) if (m := _md(p.text))]
     if not levels:
         return None
     top = min(lv for _, lv in levels)
@@ -168,21 +194,21 @@ def _split_by_markdown(paras: list[Paragraph]) -> list[Article] | None:
     lead = paras[: tops[0]]
     for n, a in enumerate(tops):
         b = bounds[n + 1]
-        title = _MD.match(paras[a].text).group(2)  # type: ignore[union-attr]
+        title = _md(paras[a].text).group(2)  # type: ignore[union-attr]
         body = paras[a + 1 : b]
         full_title, body = _extend_title(title, body)
         start = paras[a].start
         if n == 0 and lead:
             body = lead + body  # text before the first heading is not thrown away
             start = lead[0].start
-        arts.append(Article(full_title, body, start, paras[b - 1].end))
+        arts.append(Article(full_title, body, start, _end(paras[a:b])))
     return arts
 
 
-def _take_title(paras: list[Paragraph]) -> tuple[str, list[Paragraph]]:
+def take_title(paras: list[Paragraph]) -> tuple[str, list[Paragraph]]:
     """Title of a single-article file: its first short line(s), with a ——subtitle."""
     first = paras[0]
-    text = _MD.match(first.text).group(2) if _MD.match(first.text) else first.text  # type: ignore[union-attr]
+    text = _md(first.text).group(2) if _md(first.text) else first.text  # type: ignore[union-attr]
     if len(text) <= 60 and not text.endswith("。") and " | " not in text:  # a table row is no title
         return _extend_title(text, paras[1:])
     return "", paras
@@ -190,21 +216,22 @@ def _take_title(paras: list[Paragraph]) -> tuple[str, list[Paragraph]]:
 
 def _extend_title(title: str, body: list[Paragraph]) -> tuple[str, list[Paragraph]]:
     """Join a ``——subtitle`` line to the title and drop bylines right below it."""
-    rest = list(body)
-    while rest:
-        t = _strip_md(rest[0].text)
+    k = 0
+    while k < len(body):
+        t = _strip_md(body[k].text)
         if _SUBTITLE.match(t) and len(t) <= 60 and "——" not in title:
             title = title + t if t.startswith("—") else title + "——" + t.lstrip("-–")
-            rest.pop(0)
+            k += 1
         elif is_byline(t):
-            rest.pop(0)
+            k += 1
         else:
             break
+    rest = body[k:]
     return title.strip(), rest
 
 
 def _strip_md(text: str) -> str:
-    m = _MD.match(text)
+    m = _md(text)
     return m.group(2) if m else text
 
 
@@ -220,7 +247,7 @@ def is_byline(text: str) -> bool:
 def heading_kind(p: Paragraph, next_p: Paragraph | None) -> tuple[str, str] | None:
     """``(kind, heading text)`` if the paragraph is a heading, else None."""
     text = p.text
-    m = _MD.match(text)
+    m = _md(text)
     if m:
         return f"md{len(m.group(1))}", m.group(2)
     if p.caption or is_byline(text):
@@ -385,7 +412,7 @@ def describe(article: Article) -> dict[str, str]:
     """
     meta: dict[str, str] = {}
     title = article.title
-    body = "\n".join(p.text for p in article.paragraphs)
+    body = _body_head(article.paragraphs)
     title_toks = _tokens(title)
     body_toks = _tokens(body) if body else []
     # names of places the words of the body show with their suffix, or the characters show
@@ -409,6 +436,22 @@ def describe(article: Article) -> dict[str, str]:
     return meta
 
 
+DESCRIBE_MAX = 50_000  # characters of an article's body metadata is read from (the longest seed has 13,400)
+
+
+def _body_head(paras: list[Paragraph]) -> str:
+    """The body's first ``DESCRIBE_MAX`` characters: what an article is about is said at
+    its start, and the name-finding below must not grow with a huge file."""
+    out: list[str] = []
+    n = 0
+    for p in paras:
+        if n >= DESCRIBE_MAX:
+            break
+        out.append(p.text[: DESCRIBE_MAX - n])
+        n += len(out[-1]) + 1
+    return "\n".join(out)
+
+
 def title_year(title: str) -> str:
     """The year a title is about: its first written year, or a range of years.
 
@@ -425,8 +468,7 @@ def title_year(title: str) -> str:
 # ------------------------------------------------------------------ jieba tokens
 
 
-@dataclass(frozen=True)
-class _Tok:
+class _Tok(NamedTuple):  # a tuple: made by the hundred thousand, a frozen dataclass is slow to build
     word: str
     flag: str
     start: int
@@ -437,14 +479,11 @@ class _Tok:
 
 
 def _tokens(text: str) -> list[_Tok]:
-    import jieba
-    import jieba.posseg as pseg
+    from rag.zh import segmenter
 
-    jieba.setLogLevel(60)
     out: list[_Tok] = []
     pos = 0
-    for w in pseg.cut(text):
-        word, flag = w.word, w.flag
+    for word, flag in segmenter().tag(text):
         # jieba's dictionary joins a level to an organisation (县总工会, 市政府): split them,
         # so that 松林 + 县 is seen as a place and 总工会 as the organisation
         if len(word) >= 3 and word[0] in _BARE_ADMIN and word[1:] in ORG_SUFFIXES:
@@ -459,6 +498,10 @@ def _tokens(text: str) -> list[_Tok]:
             # a word jieba guessed with a function word or a date glued to a place: 于 + 青禾市
             out.append(_Tok(word[0], "p", pos))
             out.append(_Tok(word[1:], flag, pos + 1))
+        elif len(word) == 2 and word[0] in _GLUED_FRONT and word[1] in _BARE_ADMIN and not _dict_tag(word):
+            # the HMM's guess of a function word and a bare level: 由 + 区(总工会)
+            out.append(_Tok(word[0], "p", pos))
+            out.append(_Tok(word[1], "n", pos + 1))
         else:
             out.append(_Tok(word, flag, pos))
         pos += len(word)
@@ -472,20 +515,27 @@ def _dict_tag(word: str) -> str:
     return str(pseg.dt.word_tag_tab.get(word, ""))
 
 
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+@lru_cache(maxsize=1 << 16)
 def _han(word: str) -> bool:
-    return bool(word) and all("\u4e00" <= c <= "\u9fff" for c in word)
+    return _HAN.fullmatch(word) is not None
 
 
 # ------------------------------------------------------------------------ places
 
 
+@lru_cache(maxsize=1 << 16)
 def admin_suffix(word: str) -> str:
     """The administrative suffix a name ends with ('' if none).
 
     >>> admin_suffix("西藏自治区"), admin_suffix("南川区"), admin_suffix("珠穆朗玛峰")
     ('自治区', '区', '')
     """
-    return next((s for s in ADMIN_SUFFIXES if word.endswith(s)), "")
+    if not word.endswith(ADMIN_SUFFIXES):  # most words: one test instead of sixteen
+        return ""
+    return next(s for s in ADMIN_SUFFIXES if word.endswith(s))
 
 
 def place_stem(name: str) -> str:
@@ -545,13 +595,16 @@ def _gluey(tok: _Tok) -> bool:
     return tok.flag in {"nr", "nrt", "nrfg", "nrf"} or (tok.flag.startswith("n") and not _dict_tag(w))
 
 
+FRAGMENT_REACH = 8  # place words looked at on each side (a run of them is never a longer name)
+
+
 def _fragment(toks: list[_Tok], i: int, both_sides: bool) -> bool:
     """Whether the place word ``toks[i]`` is only part of a longer name (谷川 of 长谷川町子,
     尼亚 of 明尼亚波利斯): the run of place words around it touches a gluey word."""
     sides = (-1, 1) if both_sides else (-1,)
     for step in sides:
         k = i + step
-        while 0 <= k < len(toks):
+        while 0 <= k < len(toks) and abs(k - i) <= FRAGMENT_REACH:
             if _gluey(toks[k]):
                 return True
             if toks[k].flag != "ns" or not _han(toks[k].word):
@@ -568,13 +621,15 @@ def _places(toks: list[_Tok], in_names: bool = True, extra: frozenset[str] = fro
     out = _word_places(toks, in_names)
     if extra:
         text = "".join(t.word for t in toks)
-        spans = [(start, start + len(name)) for name, start in out]
+        taken = bytearray(len(text) + 1)  # characters inside a place found already
+        for name, start in out:
+            taken[start : start + len(name)] = b"\x01" * len(name)
         for name in sorted(extra, key=len, reverse=True):
             stem = name[: -len(admin_suffix(name))]
-            for m in re.finditer(re.escape(name) + "|" + re.escape(stem) + "(?![省市县区州旗盟镇乡])", text):
-                if not any(a < m.end() and m.start() < b for a, b in spans):
-                    out.append((name, m.start()))
-                    spans.append(m.span())
+            for a, b in _mentions(text, stem, name):
+                if not any(taken[a:b]):
+                    out.append((name, a))
+                    taken[a:b] = b"\x01" * (b - a)
         out.sort(key=lambda ns: ns[1])
     return out
 
@@ -590,6 +645,7 @@ def char_places(text: str) -> frozenset[str]:
     ['砺山市']
     """
     found: set[str] = set()
+    alone: dict[str, bool] = {}  # stem -> it stands alone somewhere (one scan per stem)
     for m in _ADMIN_CHAR.finditer(text):
         p = m.start()
         after = text[p : p + 2]
@@ -601,12 +657,39 @@ def char_places(text: str) -> frozenset[str]:
                 continue
             if _dict_tag(stem) not in ("", "ns", "nr", "nrt", "nrfg", "nz") or stem + m.group() in _NOT_PLACE_WORDS:
                 continue  # 开发 + 区, 经济 + 区: a common word before the suffix
-            if _starts_word(text, p - n) and any(
-                _starts_word(text, a.start()) for a in re.finditer(re.escape(stem) + "(?![省市县区州旗盟镇乡])", text)
-            ):
+            if not _starts_word(text, p - n):
+                continue
+            if stem not in alone:
+                alone[stem] = any(_starts_word(text, a) for a, _ in _mentions(text, stem))
+            if alone[stem]:
                 found.add(stem + m.group())
                 break
     return frozenset(found)
+
+
+_ADMIN_CHARS = frozenset("省市县区州旗盟镇乡")
+
+
+def _mentions(text: str, stem: str, name: str = "") -> Iterator[tuple[int, int]]:
+    """Spans of ``name``, or of ``stem`` not followed by an administrative suffix, left to
+    right and not overlapping -- what ``re.finditer(name|stem(?![省市县区州旗盟镇乡]))``
+    finds, without compiling a pattern for every name.
+
+    >>> list(_mentions("鸣州市到鸣州，鸣州区", "鸣州", "鸣州市"))
+    [(0, 3), (4, 6)]
+    """
+    if not stem:
+        return
+    i = text.find(stem)
+    while i >= 0:
+        if name and text.startswith(name, i):
+            yield i, i + len(name)
+            i = text.find(stem, i + len(name))
+        elif text[i + len(stem) : i + len(stem) + 1] not in _ADMIN_CHARS:
+            yield i, i + len(stem)
+            i = text.find(stem, i + len(stem))
+        else:
+            i = text.find(stem, i + 1)
 
 
 def _starts_word(text: str, i: int) -> bool:
@@ -618,7 +701,7 @@ def _starts_word(text: str, i: int) -> bool:
         or not _han(text[i - 1])
         or text[i - 1] in _NOT_NAME_CHARS
         or text[i - 1] == "州"
-        or text[:i].endswith(ORG_SUFFIXES)
+        or text.endswith(ORG_SUFFIXES, 0, i)
     )
 
 
@@ -627,8 +710,10 @@ def _word_places(toks: list[_Tok], in_names: bool = True) -> list[tuple[str, int
     out: list[tuple[str, int]] = []
     for i, t in enumerate(toks):
         w = t.word
-        prev = toks[i - 1] if i else None
         suf = admin_suffix(w)
+        if not suf and t.flag != "ns" and t.flag != "nt":
+            continue  # no branch below takes such a word: skipped early, most words are
+        prev = toks[i - 1] if i else None
         if suf and w == suf:  # a bare 市/县/区 after a name: 云岚 + 市, 阿尔坎 塔拉 + 区
             if suf in _BARE_ADMIN and prev is not None and _prefix_ok(prev):
                 first = i - 1
@@ -712,13 +797,12 @@ def _body_place(toks: list[_Tok], reference: str = "", extra: frozenset[str] = f
         starts.add(start)
     level = admin_suffix(reference[:1]) if reference else ""
     counts: dict[str, int] = {}
+    other_words = Counter(t.word for t in toks if t.flag != "ns" and t.start not in starts and t.word in forms)
     for stem, names in forms.items():
         if level and not any(n.endswith(level) for n in names):
             continue
         # the place's mentions, and its name alone where jieba reads it otherwise (安康 as a name)
-        counts[stem] = sum(names.values()) + sum(
-            1 for t in toks if t.word == stem and t.flag != "ns" and t.start not in starts
-        )
+        counts[stem] = sum(names.values()) + other_words[stem]
     if not counts:
         return ""
     stem = _dominant(counts, BODY_PLACE_MIN, BODY_PLACE_SHARE)[0]
@@ -759,9 +843,11 @@ def _orgs(toks: list[_Tok], extra: frozenset[str] = frozenset()) -> list[tuple[s
         covered = j
         name = _name_before(toks, first, partial) + text[i:j]
         found.append((j - len(name), name, _org_kind(name, text[i:j], extra)))
-    taken = [(start, start + len(name)) for start, name, _ in found]
+    taken = bytearray(len(text) + 1)  # characters inside a name found already
+    for start, name, _ in found:
+        taken[start : start + len(name)] = b"\x01" * len(name)
     for k, t in enumerate(toks):  # a one-word organisation jieba knows with no suffix of ours (中国移动)
-        if t.flag != "nt" or t.word.endswith(ORG_SUFFIXES) or any(a <= t.start < b for a, b in taken):
+        if t.flag != "nt" or t.word.endswith(ORG_SUFFIXES) or taken[t.start]:
             continue
         if _org_kind(t.word, "", extra) == "full":  # the word itself says which one (中国移动, not 交汇处)
             name = _name_before(toks, k, "") + t.word
