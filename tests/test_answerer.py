@@ -496,7 +496,7 @@ def test_verdict_of_the_answerer_is_judge_with_its_model() -> None:
 
     m = load_models()
     a = EX.analyze("2021年临江市地区生产总值是多少？", [BULLETIN])
-    assert EX.verdict(a) == judge(a, m.threshold, tuple(m.info.get("vetoes", ())))
+    assert EX.verdict(a) == judge(a, m.threshold_for(a.question.kind), tuple(m.info.get("vetoes", ())))
     assert EX.verdict(a).refuse and EX.verdict(a).code == "year"
 
 

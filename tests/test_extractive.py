@@ -116,11 +116,6 @@ def test_number_question_gets_the_figure_with_its_unit_and_a_marker() -> None:
     _check_markers(ans)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: the span model takes 1.2万人次 (after 惠及职工) over 3234万元, the figure right "
-    "after the asked 职工医疗互助金 in the same clause",
-)
 def test_short_answer_is_the_figure_of_the_asked_thing() -> None:
     ans = EX.answer("2025年铜仁市发放了多少职工医疗互助金？", [TONGREN_2025, JINAN])
     assert ans.short_answer == "3234万元", ans.text

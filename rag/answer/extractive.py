@@ -26,11 +26,11 @@ from rag import zh
 from rag.answer.candidates import Candidate, sentence_candidates, span_features, term_weights
 from rag.answer.question import Question, analyze_question, comparison_queries
 from rag.answer.scoring import Models, load_models
-from rag.answer.spans import Span
+from rag.answer.spans import Span, typed_spans
 from rag.records import Answer, Passage
 from rag.settings import Settings
 
-__all__ = ["SHORT_KINDS", "Analysis", "ExtractiveAnswerer", "analyze", "answerable_features"]
+__all__ = ["SHORT_KINDS", "Analysis", "ExtractiveAnswerer", "analyze", "answerable_features", "constraint_features"]
 
 # Kinds of question whose answer opens with the asked span alone.
 SHORT_KINDS = frozenset({"number", "date", "place", "person", "name", "list", "other"})
@@ -137,6 +137,82 @@ def answerable_features(a: Analysis) -> dict[str, float]:
     f["veto_noun"] = float(bool(rarest) and w[rarest] >= 0.5 * top_w and rarest not in everything)
     f["cov_rest"] = bf["cov_rest"]
     f["chars"] = bf["chars"]
+    return f | constraint_features(a)
+
+
+def _context(p: Passage) -> str:
+    """A passage's title, headings and metadata: what its document is about."""
+    return zh.fold(" ".join((p.title, *p.heading_path, *(str(v) for v in (p.meta or {}).values()))))
+
+
+def constraint_features(a: Analysis) -> dict[str, float]:
+    """Does the chosen answer meet every constraint of the question?
+
+    Each check reads the chosen sentence (or the sentence of the chosen span), its clause and
+    its document (the retrieved passages of the same source, with title and metadata):
+
+    * the clause holding the span covers the question as well as the sentence's best clause
+      (``clause_gap``; a figure of the neighbouring clause answers another question), and that
+      best clause holds a figure or date of the asked kind (``best_clause_typed``);
+    * the span is of the asked kind (``span_fit``: a figure for 多少, a date for 何时);
+    * an asked single year: another year in the sentence and not the asked one
+      (``year_other_sentence``), a document of another year that never writes it
+      (``year_doc_conflict``);
+    * places and the question's rare nouns written in the document (``place_missing_doc``,
+      ``missing_doc``, ``missing_doc_max``) and anywhere retrieved (``unseen_nouns``);
+    * the noun the slot asks for (``什么奖项`` -> 奖项) in the sentence (``head_missing``).
+
+    >>> from rag.records import Passage
+    >>> p = Passage("p", "共建设户外驿站个，母婴室24个。", "a.txt", "大庆市工会工作综述", (), 1.0)
+    >>> f = analyze("大庆市建设了多少个户外驿站？", [p]).features
+    >>> f["best_clause_typed"], f["span_fit"]  # a figure, but not in the clause that asks
+    (0.0, 1.0)
+    """
+    from rag.answer.candidates import _coverage
+
+    q, best = a.question, a.best
+    f: dict[str, float] = {}
+    if best is None:
+        return f
+    top_w = max(a.weights.values(), default=1.0) or 1.0
+    chosen = a.span_of or best
+    sentence = zh.fold(chosen.text)
+    head = _context(chosen.passage)
+    rest = {t: v for t, v in a.weights.items() if t not in head} or dict(a.weights)
+    clauses = zh.clause_spans(sentence) or [(0, len(sentence))]
+    covs = [(_coverage(rest, sentence[x:y]), x, y) for x, y in clauses]
+    top_cov, bx, by = max(covs)
+    f["best_clause_typed"] = float(bool(typed_spans(sentence[bx:by], q.kind))) if q.kind in ("number", "date") else 1.0
+    if a.span is not None and a.span_of is not None:
+        i = next((k for k, (_, x, y) in enumerate(covs) if x <= a.span.start < y), 0)
+        own = covs[i][0]
+        if i > 0 and not typed_spans(sentence[covs[i - 1][1] : covs[i - 1][2]], q.kind):
+            # "他于2006年去世，享年85岁": the clause before names the thing, this one gives it
+            own = max(own, _coverage(rest, sentence[covs[i - 1][1] : covs[i][2]]))
+        f["span_clause_cov"] = own
+        f["clause_gap"] = top_cov - own
+        kind = {"number": "figure", "date": "date"}.get(q.kind, "")
+        f["span_fit"] = float(a.span.kind == kind) if kind else 1.0
+    # years
+    # the chosen sentence's document: its retrieved passages, titles and metadata (a question
+    # naming two places or years compares them: one document holds one side, so any will do)
+    doc = " ".join(_context(p) + " " + zh.fold(p.text) for p in a.passages if p.source == chosen.passage.source)
+    everything = " ".join(_context(p) + " " + zh.fold(p.text) for p in a.passages)
+    if q.single_years:
+        in_sentence = [y for y, _, _, _ in zh.years(sentence)]
+        f["year_other_sentence"] = float(bool(in_sentence) and not any(y in q.single_years for y in in_sentence))
+        doc_year = str((chosen.passage.meta or {}).get("year", ""))
+        f["year_doc_conflict"] = float(
+            bool(doc_year) and doc_year not in q.single_years and not any(y in doc for y in q.single_years)
+        )
+    if q.named_places:
+        f["place_missing_doc"] = float(not any(any(x in doc for x in _place_forms(pl)) for pl in q.named_places))
+    missing = {t: v for t, v in a.weights.items() if t not in doc}
+    f["missing_doc"] = sum(missing.values()) / (sum(a.weights.values()) or 1.0)
+    f["missing_doc_max"] = max(missing.values(), default=0.0) / top_w
+    rare = [t for t in q.nouns if a.weights.get(t, 0.0) >= 0.5 * top_w]
+    f["unseen_nouns"] = min(3, sum(t not in everything for t in rare)) / 3
+    f["head_missing"] = float(bool(q.head) and q.head not in sentence)
     return f
 
 
@@ -201,11 +277,12 @@ class ExtractiveAnswerer:
         return (self.models or load_models()).threshold
 
     def verdict(self, analysis: Analysis) -> Any:
-        """Whether to refuse (``rag.answer.refusal.judge`` with this model's threshold and vetoes)."""
+        """Whether to refuse (``rag.answer.refusal.judge`` with this model's threshold for the
+        question's kind, else its one threshold, and its vetoes)."""
         from rag.answer.refusal import judge
 
         m = self.models or load_models()
-        return judge(analysis, m.threshold, tuple(m.info.get("vetoes", ())))
+        return judge(analysis, m.threshold_for(analysis.question.kind), tuple(m.info.get("vetoes", ())))
 
     def _places(self, passages: Sequence[Passage]) -> tuple[str, ...]:
         """The corpus' places plus those the passages' documents are about (their metadata)."""

@@ -14,13 +14,24 @@ with ``llm_base_url`` pointing at the endpoint. LangChain is imported only when 
 is first needed, so importing this module is cheap.
 
 The reply's markers are checked by ``rag.answer.citations.repair_citations`` (ALCE
-format, https://arxiv.org/abs/2305.14627).
+format, https://arxiv.org/abs/2305.14627) against the passages as the prompt showed them
+(sentences that instruct the assistant left out, see ``rag.answer.prompt``), so a reply
+that only repeats an instruction planted in a passage gets no citation, and a reply no
+passage supports at all is a refusal, never an answer.
+
+Every call has one deadline, ``Settings.llm_timeout`` seconds: the model runs in a worker
+thread and the caller stops waiting when the time is up, raising :class:`LLMTimeout`
+(not an :class:`LLMError`, so the pipeline does not quietly answer offline instead: the
+user sees that the model timed out). The worker's own HTTP timeout is the same, so it
+ends soon after; its late reply is dropped.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import queue
 import re
 import threading
 import time
@@ -29,7 +40,14 @@ from typing import Any
 from urllib.parse import urlparse
 
 from rag.answer.citations import parse_citations, repair_citations, strip_markers
-from rag.answer.prompt import REFUSAL, build_answer_messages, build_rewrite_messages, clean_rewrite
+from rag.answer.prompt import (
+    REFUSAL,
+    build_answer_messages,
+    build_rewrite_messages,
+    clean_rewrite,
+    drop_echoed_instructions,
+    drop_instructions,
+)
 from rag.records import Answer, Passage
 from rag.settings import Settings
 
@@ -37,6 +55,7 @@ __all__ = [
     "LLMAnswerer",
     "LLMConfigError",
     "LLMError",
+    "LLMTimeout",
     "finish_answer",
     "is_refusal",
     "parse_llm_setting",
@@ -64,6 +83,20 @@ class LLMConfigError(ValueError):
 
 class LLMError(RuntimeError):
     """The LLM call failed (network, HTTP error, bad reply)."""
+
+
+class LLMTimeout(TimeoutError):
+    """The LLM did not answer within ``Settings.llm_timeout`` seconds; the message says so
+    in Chinese for the user (``user_message``) and names the model and the setting."""
+
+    def __init__(self, where: str, seconds: float):
+        self.seconds = seconds
+        self.user_message = f"大模型在 {seconds:g} 秒内没有回答（超时），请稍后再试，或改用离线回答。"
+        super().__init__(f"LLM {where} did not answer within {seconds:g} s (Settings.llm_timeout, RAG_LLM_TIMEOUT)")
+
+
+# Said instead of a reply that no passage supports (an obeyed injection, a made-up answer).
+UNSUPPORTED_NOTE = "（大模型的回答在资料中找不到依据，未采用。）"
 
 
 def parse_llm_setting(llm: str, base_url: str = "") -> tuple[str, str]:
@@ -133,9 +166,16 @@ def finish_answer(
         i = t.find(REFUSAL)
         text = strip_markers(t[i:]).strip() if i >= 0 else REFUSAL + "。"
         return Answer(question, text, (), True, tuple(passages), latency_ms=latency_ms), []
-    text, citations, unsupported = repair_citations(t, shown)
+    seen = tuple(dataclasses.replace(p, text=drop_instructions(p.text)) for p in shown)  # as the prompt had them
+    t, echoed = drop_echoed_instructions(t, shown, seen)
+    text, citations, unsupported = repair_citations(t, seen)
+    unsupported = echoed + unsupported
     if unsupported:
         log.info("answer sentences without support: %s", unsupported)
+    if not citations:  # nothing in it rests on a passage: not an answer
+        text = REFUSAL + "。" + UNSUPPORTED_NOTE
+        return Answer(question, text, (), True, tuple(passages), latency_ms=latency_ms), unsupported
+    citations = [dataclasses.replace(c, passage=shown[seen.index(c.passage)]) for c in citations]
     return Answer(question, text, tuple(citations), False, tuple(passages), latency_ms=latency_ms), unsupported
 
 
@@ -200,10 +240,15 @@ class LLMAnswerer:
     Settings.llm is empty
     """
 
-    def __init__(self, settings: Settings, *, model: Any | None = None, timeout: float = 120.0, max_retries: int = 2):
-        """Check the settings now; build the model (or use ``model``, any LangChain chat model) on first use."""
+    def __init__(
+        self, settings: Settings, *, model: Any | None = None, timeout: float | None = None, max_retries: int = 2
+    ):
+        """Check the settings now; build the model (or use ``model``, any LangChain chat model) on first use.
+
+        ``timeout``: seconds a call may take in all (default ``settings.llm_timeout``).
+        """
         self.settings = settings
-        self.timeout = timeout
+        self.timeout = float(settings.llm_timeout if timeout is None else timeout)
         self.max_retries = max_retries
         self._model = model
         self._lock = threading.Lock()
@@ -283,13 +328,46 @@ class LLMAnswerer:
 
     def _invoke(self, messages: Sequence[dict[str, str]]) -> str:
         model = self.model
+        for kind, value in self._within_deadline(lambda: [model.invoke(_to_langchain(messages))]):
+            if kind == "error":
+                if isinstance(value, LLMConfigError):
+                    raise value
+                raise LLMError(f"LLM call to {self._where()} failed: {type(value).__name__}: {value}") from value
+            return _message_text(value)
+        raise LLMError(f"LLM call to {self._where()} returned nothing")
+
+    def _within_deadline(self, produce: Any) -> Iterator[tuple[str, Any]]:
+        """``("item", x)`` for each ``x`` of ``produce()`` (an iterable, run in a worker thread),
+        or one ``("error", exception)``; :class:`LLMTimeout` once ``self.timeout`` seconds
+        have passed since the call, whether the model is silent or still streaming."""
+        box: queue.Queue[tuple[str, Any]] = queue.Queue()
+        stop = threading.Event()
+
+        def work() -> None:
+            try:
+                for item in produce():
+                    if stop.is_set():  # the caller gave up: drop the rest
+                        return
+                    box.put(("item", item))
+                box.put(("end", None))
+            except BaseException as e:  # handed to the caller's thread
+                box.put(("error", e))
+
+        threading.Thread(target=work, name="llm-call", daemon=True).start()
+        deadline = time.monotonic() + self.timeout
         try:
-            reply = model.invoke(_to_langchain(messages))
-        except LLMConfigError:
-            raise
-        except Exception as e:
-            raise LLMError(f"LLM call to {self._where()} failed: {type(e).__name__}: {e}") from e
-        return _message_text(reply)
+            while True:
+                try:
+                    kind, value = box.get(timeout=max(deadline - time.monotonic(), 0.0))
+                except queue.Empty:
+                    raise LLMTimeout(self._where(), self.timeout) from None
+                if kind == "end":
+                    return
+                yield kind, value
+                if kind == "error":
+                    return
+        finally:
+            stop.set()
 
     # --- public API -------------------------------------------------------------------
 
@@ -324,17 +402,15 @@ class LLMAnswerer:
         model = self.model
         t0 = time.perf_counter()
         think = _ThinkFilter()
-        try:
-            for chunk in model.stream(_to_langchain(prompt.messages)):
-                piece = think.feed(_message_text(chunk))
-                if piece:
-                    yield piece
-            if tail := think.flush():
-                yield tail
-        except LLMConfigError:
-            raise
-        except Exception as e:
-            raise LLMError(f"LLM stream from {self._where()} failed: {type(e).__name__}: {e}") from e
+        for kind, value in self._within_deadline(lambda: model.stream(_to_langchain(prompt.messages))):
+            if kind == "error":
+                if isinstance(value, LLMConfigError):
+                    raise value
+                raise LLMError(f"LLM stream from {self._where()} failed: {type(value).__name__}: {value}") from value
+            if piece := think.feed(_message_text(value)):
+                yield piece
+        if tail := think.flush():
+            yield tail
         ms = (time.perf_counter() - t0) * 1000
         yield finish_answer(question, think.full, passages, prompt.passages, latency_ms=ms)[0]
 

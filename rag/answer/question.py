@@ -133,6 +133,12 @@ def _asked_unit(q: str) -> tuple[str, str]:
             return "", measure
     if re.search(r"多少钱|钱|金额|资金|经费|费用|收入|欠薪|罚款|价格|售价|工资|薪酬|利润|投资|营收|税", q):
         return "", "money"
+    # "多少助学金 / 互助金 / 善款": a sum of money named by its last character
+    if m and re.match(
+        r"[\u4e00-\u9fff“”\"]{0,8}?[^黄]金(?:额)?[”\"]?[？?。]?$|[\u4e00-\u9fff]{0,6}?[善捐贷赔]款[？?。]?$",
+        q[m.end() :],
+    ):
+        return "", "money"
     return "", ""
 
 

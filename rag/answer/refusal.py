@@ -55,6 +55,9 @@ _VETO_REASONS = {
     "veto_noun": ("topic", "资料没有提到“{noun}”"),
     "veto_year_best": ("year", "找到的内容不是{years}年的"),
     "veto_place_best": ("place", "找到的内容不是关于{places}的"),
+    "year_doc_conflict": ("year", "找到的内容不是{years}年的"),
+    "year_other_sentence": ("year", "找到的数字不是{years}年的"),
+    "place_missing_doc": ("place", "找到的文档没有写到{places}"),
 }
 
 
@@ -70,7 +73,8 @@ def judge(analysis: Analysis, threshold: float, vetoes: Sequence[str] = ()) -> V
         if f.get(name):
             code, template = _VETO_REASONS[name]
             noun = max(q.nouns, key=lambda t: analysis.weights.get(t, 0.0), default="")
-            reason = template.format(years="、".join(q.single_years), places="、".join(q.named_places), noun=noun)
+            places = "、".join(q.named_places)
+            reason = template.format(years="、".join(q.single_years), places=places, noun=noun)
             return Verdict(True, analysis.p_answerable, reason, code)
     if analysis.p_answerable >= threshold:
         return Verdict(False, analysis.p_answerable)

@@ -81,6 +81,15 @@ class Models:
     threshold: float  # refuse when P(answerable) is below this
     info: Mapping[str, Any]  # what the training script measured
 
+    def threshold_for(self, kind: str) -> float:
+        """The refusal threshold of a kind of question (``info["threshold_by_kind"]``, fitted
+        for the kinds with enough training questions), else :attr:`threshold`.
+
+        >>> Models(*(None,) * 3, 0.3, {"threshold_by_kind": {"date": 0.5}}).threshold_for("date")
+        0.5
+        """
+        return float(dict(self.info.get("threshold_by_kind", {})).get(kind, self.threshold))
+
 
 def _untrained(names: Sequence[str], weights: Mapping[str, float]) -> LogisticModel:
     return LogisticModel(
