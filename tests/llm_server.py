@@ -8,6 +8,14 @@ It answers ``POST /v1/chat/completions`` as JSON, or as server-sent events when 
 request has ``"stream": true`` (``data: {chunk}`` lines with ``choices[0].delta.content``,
 then ``data: [DONE]``), like https://platform.openai.com/docs/api-reference/chat-streaming.
 Every request body and its headers are kept in ``requests`` so tests can check the prompt.
+
+A slow or hung model: ``delay`` seconds before the reply starts (``NEVER`` = no reply at
+all until the server stops), a number or a function of the messages, so one question can
+hang while others are answered at once:
+
+>>> slow = ScriptedLLMServer("好[1]。", delay=lambda messages: NEVER if "慢" in str(messages) else 0.0)
+>>> slow.delay_for([{"role": "user", "content": "慢一点"}]) == NEVER
+True
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Reply = Callable[[list[dict[str, Any]]], str]
+Delay = Callable[[list[dict[str, Any]]], float]
+NEVER = float("inf")  # a delay that never ends: the model hangs until the server stops
 
 
 @dataclass
@@ -54,16 +64,19 @@ class ScriptedLLMServer:
     chunk_chars: int = 3  # characters per streamed chunk
     status: int = 200  # anything else answers every request with this HTTP error
     requests: list[Recorded] = field(default_factory=list)
+    delay: float | Delay = 0.0  # seconds before replying (NEVER: no reply until stop())
 
     def __post_init__(self) -> None:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._stopping = threading.Event()  # wakes requests held by ``delay`` when the server stops
 
     # --- lifecycle --------------------------------------------------------------------
 
     def start(self) -> ScriptedLLMServer:
         server = self
+        self._stopping.clear()
 
         class Handler(_Handler):
             owner = server
@@ -75,6 +88,7 @@ class ScriptedLLMServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -111,6 +125,15 @@ class ScriptedLLMServer:
 
     def reply_for(self, messages: list[dict[str, Any]]) -> str:
         return self.reply(messages) if callable(self.reply) else self.reply
+
+    def delay_for(self, messages: list[dict[str, Any]]) -> float:
+        return float(self.delay(messages) if callable(self.delay) else self.delay)
+
+    def wait(self, seconds: float) -> bool:
+        """Hold a request ``seconds`` (forever for NEVER); False when the server stopped meanwhile."""
+        if seconds <= 0:
+            return True
+        return not self._stopping.wait(None if seconds == NEVER else seconds)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -150,6 +173,8 @@ class _Handler(BaseHTTPRequestHandler):
         if owner.status != 200:
             self._send_json(owner.status, {"error": {"message": "scripted failure", "type": "server_error"}})
             return
+        if not owner.wait(owner.delay_for(list(body.get("messages", [])))):
+            return  # stopped while hanging: close without a reply
         text = owner.reply_for(list(body.get("messages", [])))
         model = str(body.get("model", "test-model"))
         created = int(time.time())

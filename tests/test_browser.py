@@ -277,6 +277,8 @@ def test_examples_come_from_the_documents(page, live_server):
 
 def test_bracket_forms_become_links_and_unknown_numbers_stay_text(page):
     """LLMs write 【1】, ［1］ and [1,2]; a number with no source in its turn stays plain text."""
+    page.wait_for_selector("#rag-sources", state="attached")  # a loaded machine may mount it late
+    page.wait_for_selector("#rag-chat", state="attached")
     page.evaluate(
         """() => {
         const chat = document.querySelector('#rag-chat');

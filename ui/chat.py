@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from rag.answer.llm import LLMTimeout
 from rag.records import Answer
 from ui.render import answer_markdown, escape_markdown, sources_html
 from ui.service import UPLOAD_SUFFIXES, NoIndex, Service, Turn
@@ -157,6 +158,9 @@ def build_ui(service: Service) -> Any:
                 return
             pending = [*_messages(conv), {"role": "user", "content": escape_markdown(question)}]
             yield "", [*pending, {"role": "assistant", "content": "正在查找…"}], conv, gr.update()
+            # The box was emptied above; later updates leave it alone, so a next question typed
+            # while this answer finishes is not wiped by the last update (or Gradio's replay of it).
+            keep = gr.update()
             answer_mode = MODES.get(mode_label, "offline")
             final: Answer | None = None
             text = ""
@@ -168,18 +172,23 @@ def build_ui(service: Service) -> Any:
                         final = piece
                         break
                     text += piece
-                    yield "", [*pending, {"role": "assistant", "content": escape_markdown(text)}], conv, gr.update()
+                    yield keep, [*pending, {"role": "assistant", "content": escape_markdown(text)}], conv, gr.update()
             except NoIndex as e:
-                yield "", [*pending, {"role": "assistant", "content": str(e)}], conv, gr.update()
+                yield keep, [*pending, {"role": "assistant", "content": str(e)}], conv, gr.update()
+                return
+            except LLMTimeout as e:  # a slow or hung model: say so, keep the conversation as it was
+                log.warning("%s", e)
+                note = escape_markdown(e.user_message)
+                yield keep, [*pending, {"role": "assistant", "content": note}], conv, gr.update()
                 return
             except Exception as e:  # the page must never hang on an error
                 log.exception("answer failed")
                 msg = f"出错了：{type(e).__name__}: {e}"
-                yield "", [*pending, {"role": "assistant", "content": escape_markdown(msg)}], conv, gr.update()
+                yield keep, [*pending, {"role": "assistant", "content": escape_markdown(msg)}], conv, gr.update()
                 return
             assert final is not None
             conv = [*conv, Turn(question, final, answer_mode)]
-            yield "", _messages(conv), conv, sources_html(conv)
+            yield keep, _messages(conv), conv, sources_html(conv)
 
         def clear_all() -> tuple[Any, ...]:
             return [], [], sources_html([]), "", ""
@@ -235,8 +244,10 @@ def build_ui(service: Service) -> Any:
 
         ask_inputs = [box, turns, k, mode, restrict]
         ask_outputs = [box, chatbot, turns, sources]
-        box.submit(respond, ask_inputs, ask_outputs, concurrency_id="ask")
-        send.click(respond, ask_inputs, ask_outputs, concurrency_id="ask")
+        # "always_last": a question sent while the previous answer is still finishing runs right
+        # after it (Gradio's default, "once", drops it silently), never alongside it.
+        box.submit(respond, ask_inputs, ask_outputs, concurrency_id="ask", trigger_mode="always_last")
+        send.click(respond, ask_inputs, ask_outputs, concurrency_id="ask", trigger_mode="always_last")
         chatbot.example_select(pick_example, None, box).then(respond, ask_inputs, ask_outputs, concurrency_id="ask")
         clear.click(clear_all, None, [chatbot, turns, sources, box, feedback_note])
         chatbot.clear(clear_all, None, [chatbot, turns, sources, box, feedback_note])

@@ -14,6 +14,13 @@ follow-ups are resolved against (the source list this API appended to an assista
 message is taken off again). ``stream=true`` sends server-sent events in the OpenAI
 chunk format, the sources in the last chunk. Extra body fields: ``k`` (passages),
 ``sources`` (only these files).
+
+When the configured LLM does not answer within ``Settings.llm_timeout`` seconds the
+reply is an OpenAI-style error, status 504, ``{"error": {"type": "timeout", "code":
+"llm_timeout", "message": "…"}}`` -- for ``stream=true`` too, as long as nothing was
+sent yet (the first piece is awaited before the stream opens); a timeout later in a
+stream ends it with a ``data: {"error": {…}}`` event, which the ``openai`` SDK raises as
+an ``APIError``. Other failures inside an open stream end it the same way.
 """
 
 import json
@@ -22,6 +29,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from rag.answer.llm import LLMTimeout
 from rag.records import Answer
 from ui.render import citation_dict, sources_text
 from ui.service import NoIndex, Service
@@ -34,6 +42,10 @@ def _error(status: int, message: str, kind: str = "invalid_request_error") -> An
     from fastapi.responses import JSONResponse
 
     return JSONResponse({"error": {"message": message, "type": kind, "param": None, "code": None}}, status_code=status)
+
+
+def _timeout_error(e: LLMTimeout) -> dict[str, Any]:
+    return {"message": f"{e.user_message} ({e})", "type": "timeout", "param": None, "code": "llm_timeout"}
 
 
 def _text_of(content: Any) -> str:
@@ -139,6 +151,10 @@ def router(service: Service) -> Any:
                 ans = await run_in_threadpool(service.ask, question, history, k=k, sources=only)
             except NoIndex as e:
                 return _error(503, str(e), "server_error")
+            except LLMTimeout as e:
+                from fastapi.responses import JSONResponse
+
+                return JSONResponse({"error": _timeout_error(e)}, status_code=504)
             except ValueError as e:
                 return _error(400, str(e))
             text = _content(ans)
@@ -165,22 +181,39 @@ def router(service: Service) -> Any:
             }
             return "data: " + json.dumps(obj, ensure_ascii=False) + "\n\n"
 
+        pieces = service.stream(question, history, k=k, sources=only)
+        try:  # the first piece before the stream opens, so an early failure is a plain HTTP error
+            first = await run_in_threadpool(next, pieces, None)
+        except NoIndex as e:
+            return _error(503, str(e), "server_error")
+        except LLMTimeout as e:
+            from fastapi.responses import JSONResponse
+
+            return JSONResponse({"error": _timeout_error(e)}, status_code=504)
+        except ValueError as e:
+            return _error(400, str(e))
+
         def events() -> Iterator[str]:
             yield chunk({"role": "assistant", "content": ""})
             try:
                 final: Answer | None = None
-                for piece in service.stream(question, history, k=k, sources=only):
+                piece = first
+                while piece is not None:
                     if isinstance(piece, Answer):
                         final = piece
                         break
                     yield chunk({"content": piece})
+                    piece = next(pieces, None)
                 if final is not None:
                     listing = sources_text(final.citations)
                     if listing:
                         yield chunk({"content": "\n\n" + listing})
                     yield chunk({}, "stop", **_extra(final))
+            except LLMTimeout as e:
+                yield "data: " + json.dumps({"error": _timeout_error(e)}, ensure_ascii=False) + "\n\n"
             except Exception as e:  # the stream is open: report in it, then end it
-                yield chunk({"content": f"\n\n[error] {type(e).__name__}: {e}"}, "stop")
+                err = {"message": f"{type(e).__name__}: {e}", "type": "server_error", "param": None, "code": None}
+                yield "data: " + json.dumps({"error": err}, ensure_ascii=False) + "\n\n"
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

@@ -10,9 +10,10 @@ the whole document of a passage as escaped HTML, ``/v1/models`` and
 One middleware guards every route when ``RAG_AUTH`` is set: a browser logs in once at
 ``/login`` (a random session cookie, HttpOnly, SameSite=Strict); programs send HTTP
 Basic credentials, or a bearer token (``RAG_API_KEY``, or ``user:password`` when no key
-is set). ``RAG_API_KEY`` alone guards only ``/v1``. Nothing else is open: no
-cross-origin access, no analytics, no files from outside the index folder and Gradio's
-upload folder.
+is set). ``RAG_API_KEY`` alone guards only ``/v1``. Inside that gate
+:class:`ui.guard.Exposure` refuses cross-origin requests, the Gradio routes the page does
+not use, and files from outside the index folder and Gradio's upload folder; there are
+no analytics.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from rag.settings import Settings
+from ui.guard import Exposure
 from ui.service import Service
 
 log = logging.getLogger(__name__)
@@ -236,7 +238,9 @@ def create_app(index_dir: str | Path, settings: Settings | None = None, *, servi
         enable_monitoring=False,
     )
     app.state.service = service
-    return AuthGate(app, users, settings.api_key) if (users or settings.api_key) else app
+    uploads = [getattr(r.app, "uploaded_file_dir", None) for r in app.routes if hasattr(r, "app")]
+    guarded: Any = Exposure(app, [Path(index_dir), *[Path(u) for u in uploads if u]])
+    return AuthGate(guarded, users, settings.api_key) if (users or settings.api_key) else guarded
 
 
 def serve(index_dir: str | Path, settings: Settings | None = None) -> None:

@@ -111,7 +111,9 @@ class Service:
                 if not self._pointer():
                     raise NoIndex(f"{self.root} holds no documents yet: upload some in 「文档管理」")
                 a = Assistant.load(self.root, self.settings)
-                self._assistant, self._version, self._variants = a, self._pointer(), {}
+                # the version it loaded, not CURRENT read again (an ingest may have published since)
+                loaded = a.data.folder.name if a.data.folder is not None else self._pointer()
+                self._assistant, self._version, self._variants = a, loaded, {}
                 self._examples = None
             return self._assistant
 
@@ -193,10 +195,10 @@ class Service:
     def passage(self, passage_id: str) -> tuple[Passage, Document | None, str] | None:
         """A passage by id, its document and the decoded text of its file."""
         a = self.assistant()
-        for c in a.data.chunks:
-            if c.id == passage_id:
-                return Passage.from_chunk(c, 0.0), a.data.document(c.doc_id), a.source_text(c.source)
-        return None
+        c = a.data.chunk_by_id(passage_id)  # one indexed lookup, not a scan of every chunk
+        if c is None:
+            return None
+        return Passage.from_chunk(c, 0.0), a.data.document(c.doc_id), a.source_text(c.source)
 
     def upload(
         self, files: Sequence[tuple[str | Path, str]], progress: Callable[[str, int, int], None] | None = None
@@ -337,12 +339,14 @@ class Service:
 
     # ------------------------------------------------------------------ examples
     def examples(self, n: int = 4) -> list[str]:
-        """Questions made from the indexed text that this index answers (see ``ui.examples``)."""
+        """Questions made from the indexed text that this index answers (see ``ui.examples``),
+        checked offline: starting the page costs no LLM call and never waits on a slow model."""
         if not self.has_index():
             return []
         from ui.examples import example_questions
 
-        a = self.assistant()
+        self.assistant()  # the live version first: a new one clears the cached examples
+        a = self.variant(mode="offline")
         if self._examples is None:
             try:
                 self._examples = example_questions(a, n)
