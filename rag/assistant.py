@@ -21,6 +21,13 @@ from rag.store import IndexData, IndexFormatError, current_version, open_records
 History = Sequence[tuple[str, str]]
 
 
+def _pointer(root: Path) -> str:
+    try:
+        return (root / "CURRENT").read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
 @contextmanager
 def _damaged(path: Path) -> Iterator[None]:
     """Turn a library's error on reading ``path`` (sqlite, numpy, FAISS, safetensors...) into
@@ -61,10 +68,15 @@ class Assistant:
         just replaced is kept until the next one, and a load that still loses the race
         reads ``CURRENT`` again.
         """
-        try:
-            return cls._load(index_dir, settings)
-        except FileNotFoundError:
-            return cls._load(index_dir, settings)
+        root = Path(index_dir)
+        for _ in range(3):  # an ingest that publishes (twice) while we read: read the new version
+            seen = _pointer(root)
+            try:
+                return cls._load(index_dir, settings)
+            except (FileNotFoundError, IndexFormatError):
+                if _pointer(root) == seen:
+                    raise
+        return cls._load(index_dir, settings)
 
     @classmethod
     def _load(cls, index_dir: str | Path, settings: Settings | None = None) -> Assistant:
@@ -191,9 +203,12 @@ class Assistant:
         if source not in self.data.files:
             raise KeyError(source)
         rec = self.data.files[source]
-        if not rec.text and self.data.folder is not None:
-            return file_text(self.data.folder, source)
-        return rec.text
+        if rec.text:
+            return rec.text
+        own = getattr(self.data.chunks, "file_text", None)  # the connection opened at load
+        if own is not None:
+            return str(own(source))
+        return file_text(self.data.folder, source) if self.data.folder is not None else ""
 
     # ------------------------------------------------------------------ retrieval
     def retrieve(

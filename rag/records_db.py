@@ -194,13 +194,22 @@ class ChunkTable(Sequence[Chunk]):
         return None if hit is None else int(hit[0])
 
     def __iter__(self) -> Iterator[Chunk]:
-        """Every chunk in row order, streamed (the cache is left alone)."""
-        con = _connect(self.folder)
-        try:
-            for (record,) in con.execute("SELECT record FROM chunks ORDER BY row"):
+        """Every chunk in row order, streamed in blocks (the cache is left alone). Reads go
+        through the connection opened at load, so they keep working after a newer ingest
+        has deleted this version's folder."""
+        for lo in range(0, len(self), 2000):
+            with self._lock:
+                block = self._con.execute(
+                    "SELECT record FROM chunks WHERE row >= ? AND row < ? ORDER BY row", (lo, lo + 2000)
+                ).fetchall()
+            for (record,) in block:
                 yield Chunk.from_dict(json.loads(record))
-        finally:
-            con.close()
+
+    def file_text(self, source: str) -> str:
+        """The decoded text of one stored file ("" if it is not in the index)."""
+        with self._lock:
+            row = self._con.execute("SELECT text FROM files WHERE source = ?", (source,)).fetchone()
+        return str(row[0]) if row else ""
 
     def close(self) -> None:
         self._con.close()

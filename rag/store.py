@@ -176,6 +176,8 @@ def publish(root: Path, tmp: Path) -> Path:
     for old in root.iterdir():
         if old.is_dir() and old.name not in (final.name, previous) and old.name.startswith("v-"):
             shutil.rmtree(old, ignore_errors=True)
+        elif old.name.startswith(".CURRENT.") and old.is_file():  # left by a writer killed mid-publish
+            old.unlink(missing_ok=True)
     return final
 
 
