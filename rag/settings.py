@@ -68,10 +68,10 @@ class Settings:
     # An update keeps the stored fusion choice until the chunks added since it was fitted
     # exceed this share of the index (or the embedder is retrained); then it is refitted.
     fusion_refit_fraction: float = 0.25
-    # Above this many chunks the FAISS index is approximate (HNSW) instead of exact: exact
-    # search costs ~4.6 ms a query at 100k 256-d vectors on one core and grows linearly;
-    # at 200k it reaches ~10 ms, where HNSW's ~0.5 ms is worth its build time
-    # (eval/bench_faiss.py).
+    # Above this many chunks the FAISS index is approximate (see dense_index) instead of
+    # exact: exact search costs ~4.6 ms a query at 100k 256-d vectors on one core and grows
+    # linearly; at 200k it reaches ~10 ms, where an approximate index's ~0.2 ms is worth its
+    # build time (eval/bench_faiss.py).
     exact_search_max: int = 200_000
     # Above exact_search_max the dense index is approximate: "auto" (= "ivf": trains in
     # seconds, adds fast), "ivf", "hnsw" (faster queries, minutes to build at 1M), or "flat"
