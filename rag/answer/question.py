@@ -14,6 +14,7 @@ corpus knows come from its index (``known_places``), never from a list here.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -195,6 +196,14 @@ _UNKNOWN_PLACE = re.compile(
 _NOT_PLACE_START = tuple("全本各该我此其每某整城市省区县以和与及")
 
 
+@functools.lru_cache(maxsize=16)
+def _place_forms(places: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """(place, stem) of every known place, longest first (then by name: the same order on
+    every run), computed once per set of places."""
+    names = {p.strip() for p in places if p and p.strip()}
+    return tuple((p, place_stem(p)) for p in sorted(names, key=lambda p: (-len(p), p)))
+
+
 def find_places(question: str, known_places: Iterable[str] = (), tokenizer: Any = None) -> list[Mention]:
     """Places in ``question``: the corpus' own (``known_places``) and words jieba tags as places.
 
@@ -216,9 +225,11 @@ def find_places(question: str, known_places: Iterable[str] = (), tokenizer: Any 
         for k in range(a, b):
             taken[k] = True
 
-    for place in sorted({p.strip() for p in known_places if p and p.strip()}, key=len, reverse=True):
-        stem = place_stem(place)
+    places = known_places if isinstance(known_places, frozenset) else frozenset(known_places)
+    for place, stem in _place_forms(places):
         for form in (place, stem) if len(stem) >= 2 else (place,):
+            if form not in q:  # a substring test first: a corpus knows tens of thousands of places
+                continue
             for m in re.finditer(re.escape(form), q):
                 add(m.start(), m.end(), tuple(dict.fromkeys((stem, place))))
     a = 0
