@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rag import zh
 from rag.answer.extractive import Analysis
 from rag.answer.prompt import REFUSAL
 from rag.records import Answer, Citation
@@ -44,7 +45,10 @@ def compose(analysis: Analysis, question: str, *, runner_up: bool = True) -> Ans
         by_kind = dict(info.get("short_threshold_by_kind", {}))
         least = float(by_kind.get(analysis.question.kind, info.get("short_threshold", SHORT_MIN_PROBABILITY)))
         if analysis.span_probability >= least:
-            chosen, short = analysis.span_of, _MARK.sub("", analysis.span.text).strip()
+            chosen = analysis.span_of
+            # verbatim from the passage: the span was found in the folded sentence (same offsets)
+            original = chosen.text[analysis.span.start : analysis.span.end]
+            short = _MARK.sub("", original if zh.fold(original) == analysis.span.text else analysis.span.text).strip()
     sentences = [chosen]
     ratio = float(info.get("second_ratio", 2.0))
     runner = next((c for c in analysis.ranked[:2] if c is not chosen), None)
