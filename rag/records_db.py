@@ -29,7 +29,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, overload
+from typing import overload
 
 import numpy as np
 
@@ -216,8 +216,3 @@ class ChunkTable(Sequence[Chunk]):
 
     def __repr__(self) -> str:
         return f"ChunkTable({self.folder}, {len(self)} chunks)"
-
-
-def as_list(chunks: Sequence[Chunk] | Any) -> list[Chunk]:
-    """``chunks`` as a list (a ChunkTable is read whole)."""
-    return chunks if isinstance(chunks, list) else list(chunks)
